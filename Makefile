@@ -1,0 +1,75 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# vpcnet: QEMU 10.0 with Virtual PC-style networking.
+#
+#   make          install build dependencies, fetch QEMU, graft, build
+#   make check    build, then run every test; ends with "N passed, N failed"
+#
+# Upstream QEMU is fetched into build/qemu-src (see scripts/fetch-qemu.sh),
+# our files are grafted into it (scripts/graft.sh) and it is built
+# out of tree in build/qemu-build.
+
+SHELL       := /bin/bash
+.SHELLFLAGS := -o pipefail -c
+
+BUILD     := build
+SRC       := $(BUILD)/qemu-src
+OBJ       := $(BUILD)/qemu-build
+LIBOBJ    := $(BUILD)/lib
+PYTHON    := $(shell test -x /usr/bin/python3 && echo /usr/bin/python3 || command -v python3)
+FIRMWARE  := /usr/share/qemu:/usr/share/seabios:/usr/lib/ipxe/qemu
+CONFIGURE := --python=$(PYTHON) --target-list=x86_64-softmmu --enable-slirp \
+             --disable-docs --disable-install-blobs --firmwarepath=$(FIRMWARE)
+# What `make` builds: the emulator and the helper binaries.
+TARGETS   := qemu-system-x86_64 qemu-bridge-helper
+# What `make check` builds in addition.
+QTESTS    := tests/qtest/qos-test
+
+.PHONY: all deps fetch graft qemu lib check check-unit check-qtest check-guest \
+        clean distclean
+
+all: qemu lib
+
+deps:
+	@./scripts/deps.sh
+
+$(SRC)/.vpcnet-pristine: scripts/fetch-qemu.sh | deps
+	@./scripts/fetch-qemu.sh $(SRC)
+
+fetch: $(SRC)/.vpcnet-pristine
+
+graft: fetch
+	@./scripts/graft.sh $(SRC)
+
+# Reconfigure when the options above change; meson regenerates by itself
+# when a meson.build (ours or patched upstream) changes.
+$(OBJ)/.configured: Makefile | graft
+	@mkdir -p $(OBJ)
+	cd $(OBJ) && ../qemu-src/configure $(CONFIGURE) >configure.log 2>&1 \
+	    || { tail -n 30 configure.log; exit 1; }
+	@touch $@
+
+qemu: graft $(OBJ)/.configured
+	@ninja -C $(OBJ) $(TARGETS) | { grep -v '^ninja: no work to do' || true; }
+	@for t in $(TARGETS); do ln -sf qemu-build/$$t $(BUILD)/$$t; done
+
+# The QEMU-independent library and its unit tests, built on their own.
+$(LIBOBJ)/build.ninja: | deps
+	meson setup --buildtype=debugoptimized $(LIBOBJ) . >/dev/null
+
+lib: $(LIBOBJ)/build.ninja
+	@ninja -C $(LIBOBJ) | { grep -v '^ninja: no work to do' || true; }
+
+check: all
+	@ninja -C $(OBJ) $(QTESTS) | { grep -v '^ninja: no work to do' || true; }
+	@$(PYTHON) scripts/check.py
+
+check-unit check-qtest check-guest: all
+	@ninja -C $(OBJ) $(QTESTS) >/dev/null
+	@$(PYTHON) scripts/check.py $(@:check-%=%)
+
+clean:
+	rm -rf $(OBJ) $(LIBOBJ) $(BUILD)/qemu-system-x86_64 $(BUILD)/guest
+
+distclean:
+	rm -rf $(BUILD)

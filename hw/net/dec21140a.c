@@ -1,0 +1,284 @@
+/*
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ *
+ * DEC/Intel 21140A Fast Ethernet PCI device, as Microsoft Virtual PC
+ * emulated it: the PCI function, QOM properties, migration and the
+ * network client.  The chip itself is in dec21140a_core.c.
+ *
+ *   -device dec21140a[,netdev=ID][,mac=MAC][,host-adapter=IFNAME]
+ *                    [,subsys-vendor-id=N][,subsys-id=N]
+ *
+ * Without netdev= the card is "Not connected": the guest sees its cable
+ * unplugged.  Without mac= the address is 00:03:ff:xx:xx:xx, derived from
+ * a host adapter's address, the VM's -uuid or -name and the card's index
+ * (see net/vpcnet/macaddr.h).
+ */
+#include "qemu/osdep.h"
+#include "qapi/error.h"
+#include "qemu/module.h"
+#include "qemu/uuid.h"
+#include "hw/pci/pci_device.h"
+#include "hw/qdev-properties.h"
+#include "migration/vmstate.h"
+#include "net/net.h"
+#include "system/system.h"
+#include "net/vpcnet/macaddr.h"
+#include "dec21140a_core.h"
+#include "trace.h"
+
+#define TYPE_DEC21140A "dec21140a"
+OBJECT_DECLARE_SIMPLE_TYPE(Dec21140aState, DEC21140A)
+
+#define PCI_DEVICE_ID_DEC_21140     0x0009
+#define DEC21140A_REVISION          0x20
+/* The Virtual PC card: SUBSYS_21140A00 in Windows' INF files. */
+#define VPC_SUBSYS_VENDOR           0x0a00
+#define VPC_SUBSYS_ID               0x2114
+/* CFDA, the driver area: sleep and snooze bits, written by BSD de. */
+#define PCI_CFDA                    0x40
+
+struct Dec21140aState {
+    PCIDevice parent_obj;
+
+    Dec21140aCore core;
+    MemoryRegion io;
+    MemoryRegion mmio;
+    NICConf conf;
+    char *host_adapter;
+    uint16_t subsys_vendor_id;
+    uint16_t subsys_id;
+};
+
+/* Index among this VM's dec21140a cards, for distinct default MACs. */
+static unsigned dec21140a_instances;
+
+static uint64_t dec21140a_bar_read(void *opaque, hwaddr addr, unsigned size)
+{
+    Dec21140aState *d = opaque;
+
+    if (addr & 7) {
+        /* CSRs sit on 8-byte boundaries; the gaps read as zero. */
+        return 0;
+    }
+    return dec21140a_csr_read(&d->core, addr >> 3);
+}
+
+static void dec21140a_bar_write(void *opaque, hwaddr addr, uint64_t val,
+                                unsigned size)
+{
+    Dec21140aState *d = opaque;
+
+    if (!(addr & 7)) {
+        dec21140a_csr_write(&d->core, addr >> 3, val);
+    }
+}
+
+static const MemoryRegionOps dec21140a_bar_ops = {
+    .read = dec21140a_bar_read,
+    .write = dec21140a_bar_write,
+    .endianness = DEVICE_LITTLE_ENDIAN,
+    .impl = {
+        .min_access_size = 4,
+        .max_access_size = 4,
+    },
+    .valid = {
+        .min_access_size = 1,
+        .max_access_size = 4,
+    },
+};
+
+static bool dec21140a_nc_can_receive(NetClientState *nc)
+{
+    Dec21140aState *d = qemu_get_nic_opaque(nc);
+
+    return dec21140a_can_receive(&d->core);
+}
+
+static ssize_t dec21140a_nc_receive(NetClientState *nc, const uint8_t *buf,
+                                    size_t size)
+{
+    Dec21140aState *d = qemu_get_nic_opaque(nc);
+
+    return dec21140a_receive(&d->core, buf, size);
+}
+
+/* The cable is in when a netdev is attached and its link is up. */
+static bool dec21140a_cable_in(NetClientState *nc)
+{
+    return nc->peer && !nc->link_down;
+}
+
+static void dec21140a_nc_link_status_changed(NetClientState *nc)
+{
+    Dec21140aState *d = qemu_get_nic_opaque(nc);
+
+    dec21140a_core_set_link(&d->core, dec21140a_cable_in(nc));
+}
+
+static NetClientInfo dec21140a_net_info = {
+    .type = NET_CLIENT_DRIVER_NIC,
+    .size = sizeof(NICState),
+    .can_receive = dec21140a_nc_can_receive,
+    .receive = dec21140a_nc_receive,
+    .link_status_changed = dec21140a_nc_link_status_changed,
+};
+
+static bool dec21140a_mac_is_unset(const MACAddr *mac)
+{
+    static const MACAddr zero;
+
+    return memcmp(mac->a, zero.a, sizeof(zero.a)) == 0;
+}
+
+/* Choose the default 00:03:ff:xx:xx:xx address when mac= was not given. */
+static bool dec21140a_default_mac(Dec21140aState *d, unsigned index,
+                                  Error **errp)
+{
+    uint8_t host_mac[6] = { 0 };
+    char err[128];
+    g_autofree char *identity = NULL;
+
+    if (vpc_host_adapter_mac("/sys/class/net", d->host_adapter, host_mac,
+                             NULL, err, sizeof(err)) < 0 && d->host_adapter) {
+        error_setg(errp, "dec21140a: %s", err);
+        return false;
+    }
+    if (qemu_uuid_set) {
+        identity = qemu_uuid_unparse_strdup(&qemu_uuid);
+    } else if (qemu_name) {
+        identity = g_strdup(qemu_name);
+    }
+    vpc_mac_derive(d->conf.macaddr.a, host_mac, identity, index);
+    return true;
+}
+
+static void dec21140a_realize(PCIDevice *pci_dev, Error **errp)
+{
+    Dec21140aState *d = DEC21140A(pci_dev);
+    DeviceState *dev = DEVICE(pci_dev);
+    unsigned index = dec21140a_instances;
+    NetClientState *nc;
+
+    if (dec21140a_mac_is_unset(&d->conf.macaddr) &&
+        !dec21140a_default_mac(d, index, errp)) {
+        return;
+    }
+    dec21140a_instances++;
+
+    pci_set_word(pci_dev->config + PCI_SUBSYSTEM_VENDOR_ID,
+                 d->subsys_vendor_id);
+    pci_set_word(pci_dev->config + PCI_SUBSYSTEM_ID, d->subsys_id);
+    pci_dev->config[PCI_INTERRUPT_PIN] = 1;
+    /* CFDA is a plain read/write register for the driver. */
+    pci_set_long(pci_dev->wmask + PCI_CFDA, 0xc000ff00);
+
+    memory_region_init_io(&d->io, OBJECT(d), &dec21140a_bar_ops, d,
+                          "dec21140a-io", DEC21140A_CSR_BAR_SIZE);
+    memory_region_init_io(&d->mmio, OBJECT(d), &dec21140a_bar_ops, d,
+                          "dec21140a-mmio", DEC21140A_CSR_BAR_SIZE);
+    pci_register_bar(pci_dev, 0, PCI_BASE_ADDRESS_SPACE_IO, &d->io);
+    pci_register_bar(pci_dev, 1, PCI_BASE_ADDRESS_SPACE_MEMORY, &d->mmio);
+
+    dec21140a_core_init(&d->core, pci_dev);
+    d->core.nic = qemu_new_nic(&dec21140a_net_info, &d->conf,
+                               object_get_typename(OBJECT(d)), dev->id,
+                               &dev->mem_reentrancy_guard, d);
+    nc = qemu_get_queue(d->core.nic);
+    qemu_format_nic_info_str(nc, d->conf.macaddr.a);
+    dec21140a_core_build_srom(&d->core, d->conf.macaddr.a,
+                              d->subsys_vendor_id, d->subsys_id);
+    dec21140a_core_set_link(&d->core, dec21140a_cable_in(nc));
+}
+
+static void dec21140a_exit(PCIDevice *pci_dev)
+{
+    Dec21140aState *d = DEC21140A(pci_dev);
+
+    qemu_del_nic(d->core.nic);
+    dec21140a_core_cleanup(&d->core);
+}
+
+static void dec21140a_instance_init(Object *obj)
+{
+    Dec21140aState *d = DEC21140A(obj);
+
+    device_add_bootindex_property(obj, &d->conf.bootindex, "bootindex",
+                                  "/ethernet-phy@0", DEVICE(obj));
+}
+
+static void dec21140a_reset_hold(Object *obj, ResetType type)
+{
+    Dec21140aState *d = DEC21140A(obj);
+
+    dec21140a_core_reset(&d->core);
+}
+
+static int dec21140a_post_load(void *opaque, int version_id)
+{
+    Dec21140aState *d = opaque;
+
+    /* The link follows the destination's netdev, not the source's. */
+    d->core.link_up = dec21140a_cable_in(qemu_get_queue(d->core.nic));
+    return 0;
+}
+
+static const VMStateDescription vmstate_dec21140a = {
+    .name = "dec21140a",
+    .version_id = 1,
+    .minimum_version_id = 1,
+    .post_load = dec21140a_post_load,
+    .fields = (const VMStateField[]) {
+        VMSTATE_PCI_DEVICE(parent_obj, Dec21140aState),
+        VMSTATE_MACADDR(conf.macaddr, Dec21140aState),
+        VMSTATE_STRUCT(core, Dec21140aState, 1, vmstate_dec21140a_core,
+                       Dec21140aCore),
+        VMSTATE_END_OF_LIST()
+    }
+};
+
+static const Property dec21140a_properties[] = {
+    DEFINE_NIC_PROPERTIES(Dec21140aState, conf),
+    DEFINE_PROP_STRING("host-adapter", Dec21140aState, host_adapter),
+    DEFINE_PROP_UINT16("subsys-vendor-id", Dec21140aState, subsys_vendor_id,
+                       VPC_SUBSYS_VENDOR),
+    DEFINE_PROP_UINT16("subsys-id", Dec21140aState, subsys_id,
+                       VPC_SUBSYS_ID),
+};
+
+static void dec21140a_class_init(ObjectClass *klass, void *data)
+{
+    DeviceClass *dc = DEVICE_CLASS(klass);
+    PCIDeviceClass *k = PCI_DEVICE_CLASS(klass);
+    ResettableClass *rc = RESETTABLE_CLASS(klass);
+
+    k->realize = dec21140a_realize;
+    k->exit = dec21140a_exit;
+    k->vendor_id = PCI_VENDOR_ID_DEC;
+    k->device_id = PCI_DEVICE_ID_DEC_21140;
+    k->revision = DEC21140A_REVISION;
+    k->class_id = PCI_CLASS_NETWORK_ETHERNET;
+    dc->desc = "DEC/Intel 21140A Fast Ethernet (Virtual PC)";
+    dc->vmsd = &vmstate_dec21140a;
+    rc->phases.hold = dec21140a_reset_hold;
+    device_class_set_props(dc, dec21140a_properties);
+    set_bit(DEVICE_CATEGORY_NETWORK, dc->categories);
+}
+
+static const TypeInfo dec21140a_info = {
+    .name          = TYPE_DEC21140A,
+    .parent        = TYPE_PCI_DEVICE,
+    .instance_size = sizeof(Dec21140aState),
+    .class_init    = dec21140a_class_init,
+    .instance_init = dec21140a_instance_init,
+    .interfaces = (InterfaceInfo[]) {
+        { INTERFACE_CONVENTIONAL_PCI_DEVICE },
+        { },
+    },
+};
+
+static void dec21140a_register_types(void)
+{
+    type_register_static(&dec21140a_info);
+}
+
+type_init(dec21140a_register_types)

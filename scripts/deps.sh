@@ -1,0 +1,69 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# Install what building and testing vpcnet needs, from Debian's archive.
+# Quick when everything is already there: one dpkg-query, no apt calls.
+set -eu
+
+# Build: QEMU 10.0 needs meson >= 1.5, which bookworm carries in backports.
+BUILD_PKGS="build-essential pkg-config meson ninja-build python3 python3-venv
+ flex bison libglib2.0-dev libpixman-1-dev zlib1g-dev libfdt-dev libslirp-dev
+ patch xz-utils bzip2 dpkg-dev python3-pycotap"
+# Run time: firmware for the x86 machines (SeaBIOS, iPXE option ROMs,
+# linuxboot for -kernel), and tools the guest tests use on the host.
+RUN_PKGS="seabios ipxe-qemu qemu-system-data cpio iproute2 socat"
+PKGS=$(echo $BUILD_PKGS $RUN_PKGS)
+
+sudo_cmd() {
+    if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+missing() {
+    for p in $PKGS; do
+        dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q "install ok installed" \
+            || echo "$p"
+    done
+}
+
+meson_ok() {
+    v=$(meson --version 2>/dev/null || echo 0)
+    [ "$(printf '%s\n1.5.0\n' "$v" | sort -V | head -n1)" = 1.5.0 ]
+}
+
+firmware_ok() {
+    # qemu-system-data must match QEMU 10.0 (linuxboot_dma.bin, pvh.bin...)
+    v=$(dpkg-query -W -f='${Version}' qemu-system-data 2>/dev/null || echo 0)
+    case "$v" in 1:10.*|1:1[1-9].*) return 0 ;; esac
+    return 1
+}
+
+todo=$(missing)
+if [ -z "$todo" ] && meson_ok && firmware_ok; then
+    exit 0
+fi
+
+command -v apt-get >/dev/null || {
+    echo "deps: missing packages and no apt-get: $todo" >&2
+    exit 1
+}
+
+. /etc/os-release
+target=
+if [ "${VERSION_CODENAME:-}" = bookworm ]; then
+    if ! grep -rqs "bookworm-backports" /etc/apt/sources.list /etc/apt/sources.list.d/; then
+        echo "deps: adding Debian bookworm-backports (QEMU 10.0 needs meson >= 1.5)"
+        printf 'Types: deb\nURIs: http://deb.debian.org/debian\nSuites: bookworm-backports\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' \
+            | sudo_cmd tee /etc/apt/sources.list.d/vpcnet-backports.sources >/dev/null
+    fi
+    target=bookworm-backports
+fi
+
+echo "deps: installing $(echo $todo)"
+sudo_cmd apt-get update -qq
+export DEBIAN_FRONTEND=noninteractive
+if [ -n "$target" ]; then
+    sudo_cmd apt-get install -y -qq -t "$target" $PKGS >/dev/null
+else
+    sudo_cmd apt-get install -y -qq $PKGS >/dev/null
+fi
+meson_ok || { echo "deps: meson >= 1.5 is needed, found $(meson --version)" >&2; exit 1; }

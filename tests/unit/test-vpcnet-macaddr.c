@@ -1,0 +1,157 @@
+/*
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ *
+ * Unit tests of the 00:03:ff default MAC derivation and host adapter
+ * lookup (against a fake /sys/class/net made in a temporary directory).
+ */
+#include <glib.h>
+#include <glib/gstdio.h>
+#include <string.h>
+
+#include "net/vpcnet/macaddr.h"
+
+static const uint8_t host_a[6] = { 0x52, 0x54, 0x00, 0xab, 0xcd, 0xef };
+static const uint8_t host_b[6] = { 0x52, 0x54, 0x00, 0xab, 0xcd, 0xf0 };
+
+static void test_oui_and_stability(void)
+{
+    uint8_t m1[6], m2[6];
+
+    vpc_mac_derive(m1, host_a, "vm-one", 0);
+    vpc_mac_derive(m2, host_a, "vm-one", 0);
+    g_assert_cmpmem(m1, 6, m2, 6);
+    g_assert_cmpuint(m1[0], ==, 0x00);
+    g_assert_cmpuint(m1[1], ==, 0x03);
+    g_assert_cmpuint(m1[2], ==, 0xff);
+}
+
+/* NICs of one VM get consecutive, hence distinct, addresses. */
+static void test_distinct_nics(void)
+{
+    uint8_t m[4][6];
+
+    for (unsigned i = 0; i < 4; i++) {
+        vpc_mac_derive(m[i], host_a, "vm-one", i);
+    }
+    for (unsigned i = 0; i < 4; i++) {
+        for (unsigned j = i + 1; j < 4; j++) {
+            g_assert_true(memcmp(m[i], m[j], 6) != 0);
+        }
+    }
+    g_assert_cmpuint((m[1][5] - m[0][5]) & 0xff, ==, 1);
+}
+
+/* The host adapter and the VM identity both change the address. */
+static void test_inputs_matter(void)
+{
+    uint8_t base[6], other_host[6], other_vm[6], no_vm[6];
+
+    vpc_mac_derive(base, host_a, "vm-one", 0);
+    vpc_mac_derive(other_host, host_b, "vm-one", 0);
+    vpc_mac_derive(other_vm, host_a, "vm-two", 0);
+    vpc_mac_derive(no_vm, host_a, NULL, 0);
+    g_assert_true(memcmp(base, other_host, 6) != 0);
+    g_assert_true(memcmp(base, other_vm, 6) != 0);
+    g_assert_true(memcmp(base, no_vm, 6) != 0);
+}
+
+/* Over many VM names the 24-bit part spreads: few collisions. */
+static void test_spread(void)
+{
+    GHashTable *seen = g_hash_table_new(g_direct_hash, g_direct_equal);
+    unsigned collisions = 0;
+
+    for (unsigned i = 0; i < 4096; i++) {
+        g_autofree char *name = g_strdup_printf("vm-%u", i);
+        uint8_t m[6];
+        guint key;
+
+        vpc_mac_derive(m, host_a, name, 0);
+        key = (m[3] << 16) | (m[4] << 8) | m[5];
+        if (g_hash_table_contains(seen, GUINT_TO_POINTER(key + 1))) {
+            collisions++;
+        }
+        g_hash_table_add(seen, GUINT_TO_POINTER(key + 1));
+    }
+    /* Expected about 4096^2 / 2^25 = 0.5 for a uniform hash. */
+    g_assert_cmpuint(collisions, <=, 4);
+    g_hash_table_destroy(seen);
+}
+
+static void test_parse(void)
+{
+    uint8_t m[6];
+
+    g_assert_cmpint(vpc_mac_parse("00:03:ff:1a:2b:3c", m), ==, 0);
+    g_assert_cmpuint(m[5], ==, 0x3c);
+    g_assert_cmpint(vpc_mac_parse("00:03:ff:1a:2b", m), ==, -1);
+    g_assert_cmpint(vpc_mac_parse("00:03:ff:1a:2b:3c:4d", m), ==, -1);
+    g_assert_cmpint(vpc_mac_parse("nonsense", m), ==, -1);
+}
+
+static void add_fake_if(const char *root, const char *name, const char *addr)
+{
+    g_autofree char *dir = g_build_filename(root, name, NULL);
+    g_autofree char *file = g_build_filename(dir, "address", NULL);
+
+    g_assert_cmpint(g_mkdir_with_parents(dir, 0700), ==, 0);
+    g_assert_true(g_file_set_contents(file, addr, -1, NULL));
+}
+
+static void test_host_adapter(void)
+{
+    g_autofree char *root = g_dir_make_tmp("vpcnet-sysfs-XXXXXX", NULL);
+    uint8_t mac[6];
+    char chosen[16], err[128];
+
+    g_assert_nonnull(root);
+    add_fake_if(root, "lo", "00:00:00:00:00:00\n");
+    add_fake_if(root, "wlan0", "02:00:00:00:00:02\n");
+    add_fake_if(root, "eth1", "02:00:00:00:00:01\n");
+    add_fake_if(root, "dummy", "00:00:00:00:00:00\n");
+
+    /* First non-loopback interface, in name order, with a real address. */
+    g_assert_cmpint(vpc_host_adapter_mac(root, NULL, mac, chosen,
+                                         err, sizeof(err)), ==, 0);
+    g_assert_cmpstr(chosen, ==, "eth1");
+    g_assert_cmpuint(mac[5], ==, 1);
+
+    g_assert_cmpint(vpc_host_adapter_mac(root, "wlan0", mac, chosen,
+                                         err, sizeof(err)), ==, 0);
+    g_assert_cmpuint(mac[5], ==, 2);
+
+    g_assert_cmpint(vpc_host_adapter_mac(root, "missing0", mac, NULL,
+                                         err, sizeof(err)), ==, -1);
+    g_assert_nonnull(strstr(err, "missing0"));
+    g_assert_cmpint(vpc_host_adapter_mac(root, "../etc", mac, NULL,
+                                         err, sizeof(err)), ==, -1);
+
+    g_assert_cmpint(vpc_host_adapter_mac("/nonexistent-vpcnet", NULL, mac,
+                                         NULL, err, sizeof(err)), ==, -1);
+    g_assert_cmpstr(err, !=, "");
+    /* Leave the fake tree behind for nobody. */
+    {
+        const char *names[] = { "lo", "wlan0", "eth1", "dummy" };
+        for (unsigned i = 0; i < G_N_ELEMENTS(names); i++) {
+            g_autofree char *f = g_build_filename(root, names[i], "address",
+                                                  NULL);
+            g_autofree char *d = g_build_filename(root, names[i], NULL);
+            g_unlink(f);
+            g_rmdir(d);
+        }
+        g_rmdir(root);
+    }
+}
+
+int main(int argc, char **argv)
+{
+    g_test_init(&argc, &argv, NULL);
+    g_test_add_func("/vpcnet/macaddr/oui-and-stability",
+                    test_oui_and_stability);
+    g_test_add_func("/vpcnet/macaddr/distinct-nics", test_distinct_nics);
+    g_test_add_func("/vpcnet/macaddr/inputs-matter", test_inputs_matter);
+    g_test_add_func("/vpcnet/macaddr/spread", test_spread);
+    g_test_add_func("/vpcnet/macaddr/parse", test_parse);
+    g_test_add_func("/vpcnet/macaddr/host-adapter", test_host_adapter);
+    return g_test_run();
+}
