@@ -52,6 +52,12 @@ $(OBJ)/.configured: Makefile | graft
 qemu: graft $(OBJ)/.configured
 	@ninja -C $(OBJ) $(TARGETS) | { grep -v '^ninja: no work to do' || true; }
 	@for t in $(TARGETS); do ln -sf qemu-build/$$t $(BUILD)/$$t; done
+	@# Run from the build tree, QEMU looks for firmware under qemu-bundle/
+	@# (its relocatable install); point that at Debian's firmware.
+	@for d in $(subst :, ,$(FIRMWARE)); do \
+	    mkdir -p $(OBJ)/qemu-bundle$$(dirname $$d); \
+	    ln -sfn $$d $(OBJ)/qemu-bundle$$d; \
+	done
 
 # The QEMU-independent library and its unit tests, built on their own.
 $(LIBOBJ)/build.ninja: | deps

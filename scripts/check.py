@@ -83,7 +83,9 @@ def suite_unit(t):
     for test in tests:
         if 'fuzz' in test.get('suite', []):
             continue
-        t.run('unit/' + test['name'], test['cmd'] + test.get('args', []) + ['--tap'],
+        args = test.get('args', [])
+        t.run('unit/' + test['name'], test['cmd'] + args +
+              ([] if '--tap' in args else ['--tap']),
               timeout=test.get('timeout', 300) or 300)
 
 
@@ -113,12 +115,13 @@ def suite_qtest(t):
     argv = [qos_test, '--tap', '-k']
     for p in paths:
         argv += ['-p', p]
-    t.run('qtest/qos-dec21140a', argv, env=qemu_env())
+    t.run('qtest/qos-dec21140a', argv, env=qemu_env(), timeout=300)
     for src in sorted(glob.glob(os.path.join(TOP, 'tests', 'qtest', '*-test.c'))):
         name = os.path.basename(src)[:-2]
         binary = os.path.join(QEMU_BUILD, 'tests', 'qtest', name)
         if os.path.exists(binary):
-            t.run('qtest/' + name, [binary, '--tap', '-k'], env=qemu_env())
+            t.run('qtest/' + name, [binary, '--tap', '-k'], env=qemu_env(),
+                  timeout=300)
 
 
 def suite_guest(t):

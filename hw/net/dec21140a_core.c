@@ -248,14 +248,15 @@ static void dec21140a_setup_frame(Dec21140aCore *s, uint32_t tdes1,
 
 static void dec21140a_rx_stall_end(Dec21140aCore *s)
 {
-    s->rx_stall_start = 0;
+    s->rx_stalled = false;
     timer_del(s->rx_repoll_timer);
 }
 
 /* Look at the ring again for a frame QEMU holds for us. */
 static void dec21140a_rx_repoll(Dec21140aCore *s)
 {
-    if (s->rx_stall_start && s->nic) {
+    if (s->rx_stalled && s->nic) {
+        trace_dec21140a_rx_repoll(s->rx_cur);
         qemu_flush_queued_packets(qemu_get_queue(s->nic));
     }
 }
@@ -265,7 +266,7 @@ static void dec21140a_rx_repoll_timer(void *opaque)
     Dec21140aCore *s = opaque;
 
     dec21140a_rx_repoll(s);
-    if (s->rx_stall_start) {
+    if (s->rx_stalled) {
         timer_mod(s->rx_repoll_timer,
                   qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL) +
                   DEC21140A_RX_REPOLL_NS);
@@ -425,7 +426,8 @@ ssize_t dec21140a_receive(Dec21140aCore *s, const uint8_t *buf, size_t size)
         trace_dec21140a_rx_unavailable(s->rx_cur);
         dec21140a_raise(s, CSR5_RU);
     }
-    if (!s->rx_stall_start) {
+    if (!s->rx_stalled) {
+        s->rx_stalled = true;
         s->rx_stall_start = now;
     }
     if (now - s->rx_stall_start < DEC21140A_RX_STALL_NS) {
@@ -1079,7 +1081,7 @@ static int dec21140a_core_post_load(void *opaque, int version_id)
         return -EINVAL;
     }
     dec21140a_tap_arm(s);
-    if (s->rx_stall_start) {
+    if (s->rx_stalled) {
         timer_mod(s->rx_repoll_timer,
                   qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL) +
                   DEC21140A_RX_REPOLL_NS);
@@ -1096,6 +1098,7 @@ const VMStateDescription vmstate_dec21140a_core = {
         VMSTATE_UINT32_ARRAY(csr, Dec21140aCore, DEC21140A_NUM_CSR),
         VMSTATE_UINT32(rx_cur, Dec21140aCore),
         VMSTATE_UINT32(tx_cur, Dec21140aCore),
+        VMSTATE_BOOL(rx_stalled, Dec21140aCore),
         VMSTATE_INT64(rx_stall_start, Dec21140aCore),
         VMSTATE_BOOL(rx_suspended, Dec21140aCore),
         VMSTATE_BOOL(tx_suspended, Dec21140aCore),

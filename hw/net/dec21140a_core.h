@@ -203,8 +203,8 @@ enum {
  *       dec21140a_csr_read() computes (CSR5 states, CSR9 inputs, CSR11
  *       count, CSR12 pins).
  * @rx_cur, @tx_cur: the descriptor each process looks at next.
- * @rx_stall_start: virtual time at which the receiver ran out of buffers
- *                  with a frame pending, 0 when it is not stalled.
+ * @rx_stalled: the receiver holds a frame and has no buffer for it.
+ * @rx_stall_start: virtual time at which that began.
  * @rx_suspended, @tx_suspended: the process is running but has no
  *                  descriptor (RS/TS read "suspended").
  * @tx_frame, @tx_len: the frame being gathered across descriptors.
@@ -231,6 +231,7 @@ typedef struct Dec21140aCore {
     uint32_t csr[DEC21140A_NUM_CSR];
     uint32_t rx_cur;
     uint32_t tx_cur;
+    bool rx_stalled;
     int64_t rx_stall_start;
     bool rx_suspended;
     bool tx_suspended;
