@@ -210,7 +210,7 @@ static void dec21140a_reset_hold(Object *obj, ResetType type)
 {
     Dec21140aState *d = DEC21140A(obj);
 
-    dec21140a_core_reset(&d->core);
+    dec21140a_core_power_on(&d->core);
 }
 
 static int dec21140a_post_load(void *opaque, int version_id)

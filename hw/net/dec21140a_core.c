@@ -704,6 +704,7 @@ static void dec21140a_srom_clock(Dec21140aCore *s, unsigned di)
 
 /* MII PHY */
 
+/* The PHY's own reset: at power-on and through BMCR, not by CSR0 SWR. */
 static void dec21140a_phy_reset(Dec21140aCore *s)
 {
     memset(s->phy, 0, sizeof(s->phy));
@@ -1027,6 +1028,12 @@ void dec21140a_core_set_link(Dec21140aCore *s, bool up)
     }
 }
 
+void dec21140a_core_power_on(Dec21140aCore *s)
+{
+    dec21140a_phy_reset(s);
+    dec21140a_core_reset(s);
+}
+
 void dec21140a_core_reset(Dec21140aCore *s)
 {
     trace_dec21140a_reset();
@@ -1060,7 +1067,6 @@ void dec21140a_core_init(Dec21140aCore *s, PCIDevice *owner)
     s->tap_timer = timer_new_ns(QEMU_CLOCK_VIRTUAL, dec21140a_tap_timer, s);
     s->rx_repoll_timer = timer_new_ns(QEMU_CLOCK_VIRTUAL,
                                       dec21140a_rx_repoll_timer, s);
-    dec21140a_phy_reset(s);
 }
 
 void dec21140a_core_cleanup(Dec21140aCore *s)

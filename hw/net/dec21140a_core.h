@@ -274,7 +274,9 @@ typedef struct Dec21140aCore {
 
 void dec21140a_core_init(Dec21140aCore *s, PCIDevice *owner);
 void dec21140a_core_cleanup(Dec21140aCore *s);
-/* Hardware reset (PCI reset or CSR0 SWR). */
+/* Power-on (PCI) reset: the chip and its PHY. */
+void dec21140a_core_power_on(Dec21140aCore *s);
+/* Software reset (CSR0 SWR): the chip only. */
 void dec21140a_core_reset(Dec21140aCore *s);
 /* Build the SROM image for @mac and the subsystem IDs. */
 void dec21140a_core_build_srom(Dec21140aCore *s, const uint8_t *mac,
