@@ -26,7 +26,7 @@ TARGETS   := qemu-system-x86_64 qemu-bridge-helper
 QTESTS    := tests/qtest/qos-test
 
 .PHONY: all deps fetch graft qemu lib check check-unit check-qtest check-guest \
-        clean distclean
+        bench-nic checkpatch clean distclean
 
 all: qemu lib
 
@@ -73,6 +73,20 @@ check: all
 check-unit check-qtest check-guest: all
 	@ninja -C $(OBJ) $(QTESTS) >/dev/null
 	@$(PYTHON) scripts/check.py $(@:check-%=%)
+
+# QEMU's style checker over every C file of ours.
+checkpatch: fetch
+	@fail=0; for f in $$(git ls-files '*.c' '*.h'); do \
+	    out=$$(perl $(SRC)/scripts/checkpatch.pl --no-signoff -q -f $$f) \
+	        || { echo "$$out"; fail=1; }; \
+	done; \
+	[ $$fail = 0 ] && echo "checkpatch: clean"
+
+# Benchmarks print figures side by side; they are not tests.
+bench-nic: all
+	@./scripts/deps.sh bench
+	@./tests/guest/build-guest.sh $(BUILD)/guest >/dev/null
+	@$(PYTHON) tests/guest/bench_nic.py
 
 clean:
 	rm -rf $(OBJ) $(LIBOBJ) $(BUILD)/qemu-system-x86_64 $(BUILD)/guest

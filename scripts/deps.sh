@@ -12,7 +12,12 @@ BUILD_PKGS="build-essential pkg-config meson ninja-build python3 python3-venv
 # Run time: firmware for the x86 machines (SeaBIOS, iPXE option ROMs,
 # linuxboot for -kernel), and tools the guest tests use on the host.
 RUN_PKGS="seabios ipxe-qemu qemu-system-data cpio iproute2 socat"
+# Benchmarks (scripts/deps.sh bench): the peers we measure against.
+BENCH_PKGS="iperf3"
 PKGS=$(echo $BUILD_PKGS $RUN_PKGS)
+if [ "${1:-}" = bench ]; then
+    PKGS=$(echo $PKGS $BENCH_PKGS)
+fi
 
 sudo_cmd() {
     if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi

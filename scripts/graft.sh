@@ -71,9 +71,12 @@ for path in "$top"/patches/*.patch; do
     p=$(basename "$path")
     cmp -s "$path" "$applied/$p" 2>/dev/null && continue
     if ! out=$(patch -d "$tree" -p1 -N -f --dry-run < "$path" 2>&1); then
-        failed=$(printf '%s\n' "$out" | sed -n 's/^patching file //p' | tr '\n' ' ')
+        # The files whose hunks failed (or that are missing).
+        failed=$(printf '%s\n' "$out" | awk '
+            /^(checking|patching) file / { file = $3 }
+            /FAILED|No file to patch|can.t find file/ { if (file != "" && !seen[file]++) printf "%s%s", (n++ ? " " : ""), file }')
         printf '%s\n' "$out" >&2
-        die "patches/$p no longer applies to QEMU $(cat "$tree/VERSION") (files: ${failed:-?}); refresh the patch"
+        die "patches/$p no longer applies to QEMU $(cat "$tree/VERSION"): ${failed:-see above}; refresh it (scripts/refresh-patch.sh)"
     fi
     echo "graft: applying $p"
     patch -d "$tree" -p1 -N -f -s < "$path"
