@@ -116,6 +116,7 @@ static void dec21140a_bus_error(Dec21140aCore *s, dma_addr_t addr)
     s->rx_suspended = s->tx_suspended = false;
     timer_del(s->tap_timer);
     timer_del(s->rx_repoll_timer);
+    qemu_bh_cancel(s->tx_bh);
     dec21140a_raise(s, CSR5_FBE);
 }
 
@@ -563,9 +564,8 @@ static void dec21140a_tx_poll(Dec21140aCore *s)
                                                         s->csr[4])) & ~3u;
     }
     if (n == TX_WALK_LIMIT) {
-        /* Yield to the main loop; the auto-poll or next demand resumes. */
-        qemu_log_mask(LOG_GUEST_ERROR, "dec21140a: %d transmit descriptors "
-                      "in one poll\n", TX_WALK_LIMIT);
+        /* Let the main loop breathe, then carry on. */
+        qemu_bh_schedule(s->tx_bh);
     } else {
         s->tx_suspended = true;
         if (n || !was_suspended) {
@@ -575,9 +575,26 @@ static void dec21140a_tx_poll(Dec21140aCore *s)
     dec21140a_tap_arm(s);
 }
 
-static void dec21140a_tap_timer(void *opaque)
+static void dec21140a_tx_bh(void *opaque)
 {
     dec21140a_tx_poll(opaque);
+}
+
+/*
+ * Start the transmit engine.  It runs as a bottom half, beside the vCPU,
+ * as the chip's DMA engine runs beside the CPU: a driver queueing a burst
+ * gets it sent in one walk, ending in one TU rather than one per frame.
+ */
+static void dec21140a_tx_kick(Dec21140aCore *s)
+{
+    if (s->csr[6] & CSR6_ST) {
+        qemu_bh_schedule(s->tx_bh);
+    }
+}
+
+static void dec21140a_tap_timer(void *opaque)
+{
+    dec21140a_tx_kick(opaque);
 }
 
 /* General-purpose timer (CSR11) */
@@ -944,10 +961,11 @@ static void dec21140a_csr6_write(Dec21140aCore *s, uint32_t val)
     if ((old & CSR6_ST) && !(val & CSR6_ST)) {
         s->tx_suspended = false;
         timer_del(s->tap_timer);
+        qemu_bh_cancel(s->tx_bh);
         dec21140a_raise(s, CSR5_TPS);
     } else if (!(old & CSR6_ST) && (val & CSR6_ST)) {
         s->tx_suspended = false;
-        dec21140a_tx_poll(s);
+        dec21140a_tx_kick(s);
     }
 }
 
@@ -964,7 +982,7 @@ void dec21140a_csr_write(Dec21140aCore *s, unsigned idx, uint32_t val)
         dec21140a_tap_arm(s);
         break;
     case 1:                     /* transmit poll demand */
-        dec21140a_tx_poll(s);
+        dec21140a_tx_kick(s);
         break;
     case 2:                     /* receive poll demand */
         s->rx_suspended = false;
@@ -1050,6 +1068,7 @@ void dec21140a_core_reset(Dec21140aCore *s)
     s->gp_timer_deadline = 0;
     timer_del(s->gp_timer);
     timer_del(s->tap_timer);
+    qemu_bh_cancel(s->tx_bh);
     dec21140a_rx_stall_end(s);
     dec21140a_srom_reset(s);
     s->mdio_state = MDIO_IDLE;
@@ -1065,6 +1084,8 @@ void dec21140a_core_init(Dec21140aCore *s, PCIDevice *owner)
     s->gp_timer = timer_new_ns(QEMU_CLOCK_VIRTUAL,
                                dec21140a_gp_timer_expired, s);
     s->tap_timer = timer_new_ns(QEMU_CLOCK_VIRTUAL, dec21140a_tap_timer, s);
+    s->tx_bh = qemu_bh_new_guarded(dec21140a_tx_bh, s,
+                                   &DEVICE(owner)->mem_reentrancy_guard);
     s->rx_repoll_timer = timer_new_ns(QEMU_CLOCK_VIRTUAL,
                                       dec21140a_rx_repoll_timer, s);
 }
@@ -1074,6 +1095,7 @@ void dec21140a_core_cleanup(Dec21140aCore *s)
     timer_free(s->gp_timer);
     timer_free(s->tap_timer);
     timer_free(s->rx_repoll_timer);
+    qemu_bh_delete(s->tx_bh);
 }
 
 /* Reject a migration stream whose indices would point outside our arrays. */
@@ -1087,6 +1109,7 @@ static int dec21140a_core_post_load(void *opaque, int version_id)
         return -EINVAL;
     }
     dec21140a_tap_arm(s);
+    dec21140a_tx_kick(s);
     if (s->rx_stalled) {
         timer_mod(s->rx_repoll_timer,
                   qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL) +

@@ -13,7 +13,9 @@
  * in chain mode the second address points to the next descriptor.
  *
  *  - Transmit: after a poll demand (CSR1), a CSR6 ST 0->1 transition or a
- *    transmit auto-poll tick (CSR0 TAP), the engine walks owned descriptors,
+ *    transmit auto-poll tick (CSR0 TAP), the engine (a bottom half, so it
+ *    runs beside the vCPU like the chip's DMA engine beside the CPU, and a
+ *    burst the driver queues goes out in one walk) walks owned descriptors,
  *    gathers buffers into one frame up to the descriptor with LS, hands it
  *    to the network (or back to the receiver in internal loopback), and
  *    clears OWN.  Setup frames (SET) load the address filter instead.  It
@@ -214,6 +216,7 @@ enum {
  * @gp_dir, @gp_data: CSR12 pin directions (1 = output) and output latch.
  * @gp_timer: CSR11; expires at @gp_timer_deadline.
  * @tap_timer: the transmit auto-poll.
+ * @tx_bh: runs the transmit engine.
  * @rx_repoll_timer: re-polls a suspended receiver that holds a frame.
  * @srom: the SROM image, built from the MAC and subsystem IDs.
  * @srom_state, @srom_shift, @srom_bits, @srom_addr, @srom_do: the 93C46
@@ -248,6 +251,7 @@ typedef struct Dec21140aCore {
     QEMUTimer *gp_timer;
     int64_t gp_timer_deadline;
     QEMUTimer *tap_timer;
+    QEMUBH *tx_bh;
     QEMUTimer *rx_repoll_timer;
 
     uint16_t srom[DEC21140A_SROM_WORDS];

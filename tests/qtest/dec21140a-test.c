@@ -363,8 +363,7 @@ static void test_chain_mode(void *obj, void *data, QGuestAllocator *alloc)
     qdec_csr_write(d, 6, QDEC_CSR6_SR | QDEC_CSR6_ST | QDEC_CSR6_PR);
     g_assert_cmpint(backend_recv(sock[0], got, sizeof(got)), ==, 300);
     g_assert_cmpmem(got, 300, frame, 300);
-    qdec_desc_read(d, tx, w);
-    g_assert_cmphex(w[0], ==, 0);
+    g_assert_cmphex(qdec_wait_desc(d, tx), ==, 0);
 
     /* Two frames land in descriptors 3 then 2. */
     backend_send(sock[0], our_mac, 200, 0x31);
@@ -430,8 +429,7 @@ static void test_multi_descriptor(void *obj, void *data,
     g_assert_cmpint(backend_recv(sock[0], got, sizeof(got)), ==, 1514);
     g_assert_cmpmem(got, 1514, frame, 1514);
     for (int i = 0; i < 3; i++) {
-        qdec_desc_read(d, d->tx_ring + i * stride, w);
-        tdes0[i] = w[0];
+        tdes0[i] = qdec_wait_desc(d, d->tx_ring + i * stride);
     }
     g_assert_cmphex(tdes0[0] | tdes0[1] | tdes0[2], ==, 0);
 
@@ -690,13 +688,11 @@ static void test_hostile(void *obj, void *data, QGuestAllocator *alloc)
         qdec_desc_write(d, desc, z);
         qdec_csr_write(d, 4, desc);
         qdec_csr_write(d, 1, 1);
-        qdec_desc_read(d, desc, w);
-        g_assert_false(w[0] & QDEC_DES0_OWN);
+        g_assert_false(qdec_wait_desc(d, desc) & QDEC_DES0_OWN);
         qdec_desc_write(d, desc, self);
         qdec_csr_write(d, 4, desc);
         qdec_csr_write(d, 1, 1);
-        qdec_desc_read(d, desc, w);
-        g_assert_false(w[0] & QDEC_DES0_OWN);
+        g_assert_false(qdec_wait_desc(d, desc) & QDEC_DES0_OWN);
         g_assert_false(backend_pending(sock[0]));
     }
 
@@ -712,9 +708,8 @@ static void test_hostile(void *obj, void *data, QGuestAllocator *alloc)
         }
         qdec_csr_write(d, 4, desc);
         qdec_csr_write(d, 1, 1);
-        qdec_desc_read(d, desc + 32, w);
-        g_assert_cmphex(w[0] & (QDEC_DES0_OWN | QDEC_TDES0_ES), ==,
-                        QDEC_TDES0_ES);
+        g_assert_cmphex(qdec_wait_desc(d, desc + 32) &
+                        (QDEC_DES0_OWN | QDEC_TDES0_ES), ==, QDEC_TDES0_ES);
         g_assert_true(qdec_csr_read(d, 5) & QDEC_CSR5_TJT);
         g_assert_false(backend_pending(sock[0]));
     }

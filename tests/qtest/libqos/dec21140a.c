@@ -107,6 +107,21 @@ void qdec_stop(QDec21140a *d)
     qdec_csr_write(d, 6, 0);
 }
 
+uint32_t qdec_wait_desc(QDec21140a *d, uint64_t addr)
+{
+    gint64 deadline = g_get_monotonic_time() + 5 * G_TIME_SPAN_SECOND;
+    uint32_t w[4];
+
+    do {
+        qdec_desc_read(d, addr, w);
+        if (!(w[0] & QDEC_DES0_OWN)) {
+            break;
+        }
+        g_usleep(100);
+    } while (g_get_monotonic_time() < deadline);
+    return w[0];
+}
+
 /* Put one buffer in the next TX descriptor and hand it over. */
 static uint32_t qdec_tx_raw(QDec21140a *d, const void *data, size_t len,
                             uint32_t tdes1)
@@ -125,8 +140,7 @@ static uint32_t qdec_tx_raw(QDec21140a *d, const void *data, size_t len,
     qdec_desc_write(d, desc, w);
     qdec_csr_write(d, 1, 1);
     d->tx_next = (i + 1) % QDEC_RING_SIZE;
-    qdec_desc_read(d, desc, w);
-    return w[0];
+    return qdec_wait_desc(d, desc);
 }
 
 uint32_t qdec_tx(QDec21140a *d, const void *frame, size_t len)

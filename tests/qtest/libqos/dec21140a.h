@@ -93,6 +93,11 @@ void qdec_stop(QDec21140a *d);
 void qdec_desc_read(QDec21140a *d, uint64_t addr, uint32_t w[4]);
 void qdec_desc_write(QDec21140a *d, uint64_t addr, const uint32_t w[4]);
 
+/*
+ * Wait (5 s at most) until the chip gives the descriptor at @addr back;
+ * returns its first word.  The transmit engine runs beside the CPU.
+ */
+uint32_t qdec_wait_desc(QDec21140a *d, uint64_t addr);
 /* Queue one frame in one descriptor and poll; returns TDES0 afterwards. */
 uint32_t qdec_tx(QDec21140a *d, const void *frame, size_t len);
 /* Load the address filter with a setup frame. */
