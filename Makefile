@@ -20,8 +20,10 @@ PYTHON    := $(shell test -x /usr/bin/python3 && echo /usr/bin/python3 || comman
 FIRMWARE  := /usr/share/qemu:/usr/share/seabios:/usr/lib/ipxe/qemu
 CONFIGURE := --python=$(PYTHON) --target-list=x86_64-softmmu --enable-slirp \
              --disable-docs --disable-install-blobs --firmwarepath=$(FIRMWARE)
-# What `make` builds: the emulator and the helper binaries.
-TARGETS   := qemu-system-x86_64 qemu-bridge-helper
+# What `make` builds: the emulator and the helper binaries.  Each is
+# linked into build/ and, for helpers built in a subdirectory, beside
+# the emulator too, where -netdev looks for them first.
+TARGETS   := qemu-system-x86_64 qemu-bridge-helper net/vpcnet/qemu-vswitch
 # What `make check` builds in addition.
 QTESTS    := tests/qtest/qos-test
 
@@ -51,7 +53,10 @@ $(OBJ)/.configured: Makefile | graft
 
 qemu: graft $(OBJ)/.configured
 	@ninja -C $(OBJ) $(TARGETS) | { grep -v '^ninja: no work to do' || true; }
-	@for t in $(TARGETS); do ln -sf qemu-build/$$t $(BUILD)/$$t; done
+	@for t in $(TARGETS); do \
+	    ln -sf qemu-build/$$t $(BUILD)/$${t##*/}; \
+	    [ $$t = $${t##*/} ] || ln -sf $$t $(OBJ)/$${t##*/}; \
+	done
 	@# Run from the build tree, QEMU looks for firmware under qemu-bundle/
 	@# (its relocatable install); point that at Debian's firmware.
 	@for d in $(subst :, ,$(FIRMWARE)); do \

@@ -89,9 +89,12 @@ def suite_unit(t):
         if in_suite(test, 'fuzz'):
             continue
         args = test.get('args', [])
+        # Meson runs tests in the build directory (or their workdir) and
+        # gives paths of built programs relative to it.
         t.run('unit/' + test['name'], test['cmd'] + args +
               ([] if '--tap' in args else ['--tap']),
-              timeout=test.get('timeout', 300) or 300)
+              timeout=test.get('timeout', 300) or 300,
+              cwd=test.get('workdir') or LIB_BUILD)
 
 
 def qemu_env():

@@ -1,0 +1,1622 @@
+/*
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ *
+ * qemu-vswitch: the switch daemon of one internal network.
+ *
+ * Theory of operation
+ *
+ * One daemon serves one network NAME.  It takes an flock on NAME.lock
+ * (so a second daemon for the network bows out), listens on the
+ * SOCK_SEQPACKET socket NAME.sock, and speaks the port protocol of
+ * docs/devel/vpcnet-vswitch-protocol.rst with every client: HELLO,
+ * WELCOME, then Ethernet frames both ways.  Switching (learning, aging,
+ * flooding, per-port queues, duplicate MACs) and the DHCP hook are the
+ * core of switch.c; this file is its I/O: sockets, an epoll loop,
+ * signals, timers, the lease file's place, daemonizing and --list.
+ *
+ * A connection is in one of three states:
+ *   HELLO    accepted; its first message must arrive within
+ *            HELLO_TIMEOUT_MS and be a HELLO (it joins, or is told why
+ *            not) or a LIST request;
+ *   JOINED   a port of the switch: frames are read in batches of up to
+ *            RX_BATCH (recvmmsg) and switched at once;
+ *   LISTING  a --list client, fed its text as the socket takes it.
+ * Every message is checked before use: its size against the header, the
+ * header against the message type; a message that fails is a protocol
+ * error, counted and logged, and the connection is closed.
+ *
+ * Output: the core queues frames per port and says when a queue stops
+ * being empty; after each round of input the daemon writes every such
+ * queue with sendmmsg, header and frame as two iovecs, straight from the
+ * queue's slots.  A socket that fills up gets EPOLLOUT until its queue
+ * drains; meanwhile the core drops what does not fit for that port only.
+ *
+ * Time: the loop reads the monotonic clock (aging, timeouts) and the
+ * wall clock (DHCP leases) once per wake-up.  The daemon exits when no
+ * connection has existed for --idle-timeout seconds, or on SIGTERM,
+ * SIGINT or SIGHUP, removing its socket first; the lease file stays.
+ *
+ * Limits: VSW_MAX_PORTS ports and MAX_HELLO connections waiting to join;
+ * only the daemon's user (and root) may connect, which the socket's mode
+ * already ensures and SO_PEERCRED checks again.
+ */
+#include "net/vpcnet/switch.h"
+#include "net/vpcnet/dhcp-server.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/file.h>
+#include <sys/random.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+/* The port protocol (docs/devel/vpcnet-vswitch-protocol.rst). */
+#define VSW_MSG_FRAME               0
+#define VSW_MSG_HELLO               1
+#define VSW_MSG_WELCOME             2
+#define VSW_MSG_REFUSED             3
+#define VSW_MSG_LIST                16
+#define VSW_HDR_LEN                 4
+#define VSW_HELLO_LEN               48      /* payload bytes */
+#define VSW_HELLO_MAGIC             "VPCN"
+#define VSW_VERSION                 1
+#define VSW_HELLO_DHCP_OFF          (1 << 0)
+#define VSW_HELLO_DUP_WARN          (1 << 1)
+#define VSW_WELCOME_CONFIG_DIFFERS  (1 << 0)
+#define VSW_STATUS_JOINED           0
+#define VSW_STATUS_BAD_HELLO        1
+#define VSW_STATUS_FULL             2
+#define VSW_STATUS_DUP_MAC          3
+#define VSW_NAME_MAX                64
+
+#define RX_BATCH            32      /* messages per recvmmsg */
+#define TX_BATCH            64      /* messages per sendmmsg */
+#define RX_MSG_MAX          (VSW_HDR_LEN + VSW_FRAME_MAX)
+#define MAX_HELLO           16      /* connections not joined yet */
+#define MAX_CONNS           (VSW_MAX_PORTS + MAX_HELLO)
+#define MAX_EVENTS          64
+#define ACCEPT_BATCH        16
+#define HELLO_TIMEOUT_MS    5000
+#define LIST_TIMEOUT_MS     5000
+#define LIST_CHUNK          4000    /* text bytes per LIST reply */
+#define LOCK_WAIT_MS        2000
+#define LISTEN_BACKLOG      64
+#define TEXT_MAX            160     /* WELCOME and REFUSED text */
+#define DIR_BUF             160
+#define PATH_BUF            256     /* DIR_BUF + '/' + NAME + suffix */
+
+typedef enum ConnState {
+    CONN_HELLO,
+    CONN_JOINED,
+    CONN_LISTING,
+} ConnState;
+
+/**
+ * Conn - one client connection.
+ * @fd: its socket.
+ * @state: see the theory of operation.
+ * @port: the switch port, while JOINED.
+ * @port_id: the port's id, kept for log lines after it is gone.
+ * @label: the client's name for the port (printable, NUL-terminated).
+ * @deadline_ms: HELLO and LISTING must be done by then (monotonic).
+ * @dead: closed at the end of this loop iteration.
+ * @epollout: EPOLLOUT is armed.
+ * @flush: on the daemon's flush list.
+ * @list_text: LISTING: the text to send (allocated).
+ * @list_len: its length.
+ * @list_off: how much of it went out.
+ * @list_done: the terminating empty LIST went out.
+ */
+typedef struct Conn {
+    int fd;
+    ConnState state;
+    VswPort *port;
+    uint32_t port_id;
+    char label[VSW_LABEL_MAX + 1];
+    int64_t deadline_ms;
+    bool dead;
+    bool epollout;
+    bool flush;
+    char *list_text;
+    size_t list_len;
+    size_t list_off;
+    bool list_done;
+} Conn;
+
+/**
+ * Options - the command line.
+ * @network: the network's name.
+ * @dhcp_off: serve no DHCP.
+ * @dhcp_start: first address of the DHCP range, host order (0: default).
+ * @dhcp_end: last address (0: default).
+ * @idle_timeout: seconds without connections before exiting, 0 never.
+ * @daemonize: detach once the socket listens.
+ * @list: print the running daemon's ports and leases instead.
+ */
+typedef struct Options {
+    const char *network;
+    bool dhcp_off;
+    uint32_t dhcp_start;
+    uint32_t dhcp_end;
+    unsigned idle_timeout;
+    bool daemonize;
+    bool list;
+} Options;
+
+/**
+ * Daemon - the daemon's state.
+ * @opt: the options.
+ * @dir: the socket directory.
+ * @sock_path: NAME.sock.
+ * @lock_path: NAME.lock.
+ * @lease_path: NAME.leases.
+ * @dhcp_cfg: the DHCP server's configuration (range, server MAC).
+ * @dhcp: the DHCP server, NULL with --dhcp off.
+ * @sw: the switch.
+ * @epfd: the epoll instance.
+ * @listen_fd: the listening socket.
+ * @signal_fd: SIGTERM, SIGINT and SIGHUP.
+ * @lock_fd: NAME.lock, flocked.
+ * @conns: the connections, @n_conns of them, densely packed.
+ * @n_conns: how many.
+ * @n_hello: of them, in state HELLO.
+ * @flush_list: connections whose queue went non-empty this round.
+ * @n_flush: how many.
+ * @now_ms: monotonic milliseconds, read once per wake-up.
+ * @start_ms: @now_ms at startup.
+ * @idle_since_ms: when @n_conns last dropped to 0.
+ * @quit: leave the loop.
+ * @protocol_errors: connections closed for a protocol error.
+ * @refused_peers: connections from other users, closed at once.
+ * @connections: connections accepted.
+ */
+typedef struct Daemon {
+    Options opt;
+    char dir[DIR_BUF];
+    char sock_path[PATH_BUF];
+    char lock_path[PATH_BUF];
+    char lease_path[PATH_BUF];
+    VpcDhcpConfig dhcp_cfg;
+    VpcDhcpServer *dhcp;
+    VswSwitch *sw;
+    int epfd;
+    int listen_fd;
+    int signal_fd;
+    int lock_fd;
+    Conn *conns[MAX_CONNS];
+    unsigned n_conns;
+    unsigned n_hello;
+    Conn *flush_list[MAX_CONNS];
+    unsigned n_flush;
+    int64_t now_ms;
+    int64_t start_ms;
+    int64_t idle_since_ms;
+    bool quit;
+    uint64_t protocol_errors;
+    uint64_t refused_peers;
+    uint64_t connections;
+} Daemon;
+
+/* Tags of the two epoll sources that are not connections. */
+static char listen_tag, signal_tag;
+
+/* Receive buffers of one recvmmsg batch. */
+static uint8_t rx_buf[RX_BATCH][RX_MSG_MAX];
+
+static Daemon daemon_state = {
+    .epfd = -1, .listen_fd = -1, .signal_fd = -1, .lock_fd = -1,
+};
+
+static void logmsg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static void logmsg(const char *fmt, ...)
+{
+    va_list ap;
+
+    fprintf(stderr, "qemu-vswitch: ");
+    if (daemon_state.opt.network) {
+        fprintf(stderr, "%s: ", daemon_state.opt.network);
+    }
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+static int64_t monotonic_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void update_time(Daemon *d)
+{
+    d->now_ms = monotonic_ms();
+    vsw_set_time(d->sw, d->now_ms / 1000, time(NULL));
+}
+
+static void format_mac(const uint8_t *mac, char buf[18])
+{
+    snprintf(buf, 18, "%02x:%02x:%02x:%02x:%02x:%02x",
+             mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]);
+}
+
+static void format_ip(uint32_t addr, char buf[16])
+{
+    struct in_addr in = { .s_addr = htonl(addr) };
+
+    inet_ntop(AF_INET, &in, buf, 16);
+}
+
+static uint16_t get_le16(const uint8_t *p)
+{
+    return (uint16_t)(p[0] | p[1] << 8);
+}
+
+static uint32_t get_be32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+           (uint32_t)p[2] << 8 | p[3];
+}
+
+static void put_le16(uint8_t *p, uint16_t v)
+{
+    p[0] = v;
+    p[1] = v >> 8;
+}
+
+static void put_le32(uint8_t *p, uint32_t v)
+{
+    put_le16(p, v);
+    put_le16(p + 2, v >> 16);
+}
+
+/* Paths. */
+
+static bool network_name_valid(const char *name)
+{
+    size_t len = strlen(name);
+    size_t i;
+
+    if (len == 0 || len > VSW_NAME_MAX || name[0] == '.') {
+        return false;
+    }
+    for (i = 0; i < len; i++) {
+        char c = name[i];
+
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+              (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-')) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/*
+ * Fill in the paths: $XDG_RUNTIME_DIR/vpcnet, else /run/vpcnet for root,
+ * else /tmp/vpcnet-UID.  A relative XDG_RUNTIME_DIR is made absolute,
+ * since a daemon changes to "/".
+ */
+static int compute_paths(Daemon *d)
+{
+    const char *xdg = getenv("XDG_RUNTIME_DIR");
+    struct sockaddr_un addr;
+    char cwd[4096];
+    int n;
+
+    if (xdg && xdg[0] == '/') {
+        n = snprintf(d->dir, sizeof(d->dir), "%s/vpcnet", xdg);
+    } else if (xdg && xdg[0]) {
+        if (!getcwd(cwd, sizeof(cwd))) {
+            logmsg("cannot resolve XDG_RUNTIME_DIR=%s: %s", xdg,
+                   strerror(errno));
+            return -1;
+        }
+        n = snprintf(d->dir, sizeof(d->dir), "%s/%s/vpcnet", cwd, xdg);
+    } else if (geteuid() == 0) {
+        n = snprintf(d->dir, sizeof(d->dir), "/run/vpcnet");
+    } else {
+        n = snprintf(d->dir, sizeof(d->dir), "/tmp/vpcnet-%u",
+                     (unsigned)geteuid());
+    }
+    /* Leave room for the longest file name, "/" NAME ".leases". */
+    if (n < 0 || (size_t)n + 1 + VSW_NAME_MAX + sizeof(".leases") >
+        sizeof(d->dir)) {
+        logmsg("socket directory name too long: %s", d->dir);
+        return -1;
+    }
+    snprintf(d->sock_path, sizeof(d->sock_path), "%s/%.64s.sock", d->dir,
+             d->opt.network);
+    snprintf(d->lock_path, sizeof(d->lock_path), "%s/%.64s.lock", d->dir,
+             d->opt.network);
+    snprintf(d->lease_path, sizeof(d->lease_path), "%s/%.64s.leases", d->dir,
+             d->opt.network);
+    if (strlen(d->sock_path) >= sizeof(addr.sun_path)) {
+        logmsg("socket path too long for AF_UNIX: %s", d->sock_path);
+        return -1;
+    }
+    return 0;
+}
+
+/*
+ * Create the socket directory with mode 0700, or check that the one
+ * found is ours and closed to others: in /tmp another user could have
+ * made it first.
+ */
+static int make_dir(const Daemon *d)
+{
+    struct stat st;
+
+    if (mkdir(d->dir, 0700) < 0 && errno != EEXIST) {
+        logmsg("cannot create %s: %s", d->dir, strerror(errno));
+        return -1;
+    }
+    if (lstat(d->dir, &st) < 0) {
+        logmsg("cannot stat %s: %s", d->dir, strerror(errno));
+        return -1;
+    }
+    if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid()) {
+        logmsg("refusing %s: not a directory owned by uid %u", d->dir,
+               (unsigned)geteuid());
+        return -1;
+    }
+    if ((st.st_mode & 07777) != 0700 && chmod(d->dir, 0700) < 0) {
+        logmsg("cannot chmod 0700 %s: %s", d->dir, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+static void sun_addr(struct sockaddr_un *addr, const char *path)
+{
+    memset(addr, 0, sizeof(*addr));
+    addr->sun_family = AF_UNIX;
+    snprintf(addr->sun_path, sizeof(addr->sun_path), "%s", path);
+}
+
+/* Whether a daemon answers on @path right now. */
+static bool socket_answers(const char *path)
+{
+    struct sockaddr_un addr;
+    int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+    bool ok;
+
+    if (fd < 0) {
+        return false;
+    }
+    sun_addr(&addr, path);
+    ok = connect(fd, (struct sockaddr *)&addr, sizeof(addr)) == 0;
+    close(fd);
+    return ok;
+}
+
+/*
+ * Parse the decimal number that starts @text up to @max: the digits,
+ * then the end of the string or @stop.  Returns -1 for anything else.
+ */
+static int parse_uint(const char *text, char stop, unsigned long max,
+                      unsigned long *value)
+{
+    unsigned long v = 0;
+    const char *p;
+
+    for (p = text; *p >= '0' && *p <= '9'; p++) {
+        if (v > (max - (*p - '0')) / 10) {
+            return -1;
+        }
+        v = v * 10 + (*p - '0');
+    }
+    if (p == text || (*p && *p != stop)) {
+        return -1;
+    }
+    *value = v;
+    return 0;
+}
+
+/* The pid written in the lock file by its holder, or 0. */
+static unsigned long lock_holder(int fd)
+{
+    char buf[24];
+    ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
+    unsigned long pid;
+
+    if (n <= 0) {
+        return 0;
+    }
+    buf[n] = '\0';
+    return parse_uint(buf, '\n', ULONG_MAX, &pid) < 0 ? 0 : pid;
+}
+
+/*
+ * Take NAME.lock.  Returns 0 with it held, 1 when another daemon holds
+ * it and serves the network, -1 on errors.  A holder that does not
+ * answer on the socket may be starting or exiting (it removes the socket
+ * first), so the lock is retried for LOCK_WAIT_MS before giving up.
+ */
+static int take_lock(Daemon *d)
+{
+    int64_t deadline = monotonic_ms() + LOCK_WAIT_MS;
+    char pid[24];
+    unsigned long holder;
+    int n;
+
+    d->lock_fd = open(d->lock_path, O_RDWR | O_CREAT | O_CLOEXEC |
+                      O_NOFOLLOW, 0600);
+    if (d->lock_fd < 0) {
+        logmsg("cannot open %s: %s", d->lock_path, strerror(errno));
+        return -1;
+    }
+    while (flock(d->lock_fd, LOCK_EX | LOCK_NB) < 0) {
+        if (errno != EWOULDBLOCK && errno != EINTR) {
+            logmsg("cannot lock %s: %s", d->lock_path, strerror(errno));
+            return -1;
+        }
+        if (socket_answers(d->sock_path) || monotonic_ms() > deadline) {
+            holder = lock_holder(d->lock_fd);
+            logmsg("network already served by another qemu-vswitch "
+                   "(pid %lu, lock %s)", holder, d->lock_path);
+            return 1;
+        }
+        usleep(20 * 1000);
+    }
+    n = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
+    if (ftruncate(d->lock_fd, 0) < 0 || pwrite(d->lock_fd, pid, n, 0) != n) {
+        logmsg("cannot write %s: %s", d->lock_path, strerror(errno));
+    }
+    return 0;
+}
+
+/*
+ * Bind and listen on NAME.sock, mode 0600.  We hold the lock: any old
+ * socket there is a dead daemon's.
+ */
+static int make_socket(Daemon *d)
+{
+    struct sockaddr_un addr;
+    mode_t old_umask;
+    int ret;
+
+    if (unlink(d->sock_path) < 0 && errno != ENOENT) {
+        logmsg("cannot remove stale %s: %s", d->sock_path, strerror(errno));
+        return -1;
+    }
+    d->listen_fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK |
+                          SOCK_CLOEXEC, 0);
+    if (d->listen_fd < 0) {
+        logmsg("socket: %s", strerror(errno));
+        return -1;
+    }
+    sun_addr(&addr, d->sock_path);
+    /* No moment with a socket others could open. */
+    old_umask = umask(0177);
+    ret = bind(d->listen_fd, (struct sockaddr *)&addr, sizeof(addr));
+    umask(old_umask);
+    if (ret < 0) {
+        logmsg("cannot bind %s: %s", d->sock_path, strerror(errno));
+        return -1;
+    }
+    if (chmod(d->sock_path, 0600) < 0 ||
+        listen(d->listen_fd, LISTEN_BACKLOG) < 0) {
+        logmsg("cannot listen on %s: %s", d->sock_path, strerror(errno));
+        unlink(d->sock_path);
+        return -1;
+    }
+    return 0;
+}
+
+/* Messages. */
+
+/* Send one message of @type with a payload in one or two pieces. */
+static int send_msg(int fd, uint8_t type, const void *a, size_t a_len,
+                    const void *b, size_t b_len)
+{
+    uint8_t hdr[VSW_HDR_LEN] = { type, 0 };
+    struct iovec iov[3] = {
+        { .iov_base = hdr, .iov_len = sizeof(hdr) },
+        { .iov_base = (void *)a, .iov_len = a_len },
+        { .iov_base = (void *)b, .iov_len = b_len },
+    };
+    struct msghdr msg = { .msg_iov = iov, .msg_iovlen = 3 };
+    ssize_t n;
+
+    put_le16(hdr + 2, a_len + b_len);
+    do {
+        n = sendmsg(fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+    } while (n < 0 && errno == EINTR);
+    return n < 0 ? -errno : 0;
+}
+
+static int send_welcome(int fd, uint16_t status, uint16_t flags,
+                        uint32_t port_id, const char *text)
+{
+    uint8_t w[8];
+
+    put_le16(w, status);
+    put_le16(w + 2, flags);
+    put_le32(w + 4, port_id);
+    return send_msg(fd, VSW_MSG_WELCOME, w, sizeof(w), text, strlen(text));
+}
+
+static int send_refused(int fd, uint16_t status, const char *text)
+{
+    uint8_t r[2];
+
+    put_le16(r, status);
+    return send_msg(fd, VSW_MSG_REFUSED, r, sizeof(r), text, strlen(text));
+}
+
+/* Connections. */
+
+static const char *conn_name(const Conn *c, char *buf, size_t size)
+{
+    if (c->state == CONN_JOINED || c->port_id) {
+        snprintf(buf, size, "port %" PRIu32 " (%s)", c->port_id, c->label);
+    } else {
+        snprintf(buf, size, "connection %d", c->fd);
+    }
+    return buf;
+}
+
+/* Close @c at the end of this round; its port goes now. */
+static void conn_kill(Daemon *d, Conn *c)
+{
+    if (c->dead) {
+        return;
+    }
+    c->dead = true;
+    if (c->port) {
+        vsw_port_remove(d->sw, c->port);
+        c->port = NULL;
+    }
+}
+
+static void protocol_error(Daemon *d, Conn *c, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void protocol_error(Daemon *d, Conn *c, const char *fmt, ...)
+{
+    char name[64];
+    char why[128];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(why, sizeof(why), fmt, ap);
+    va_end(ap);
+    d->protocol_errors++;
+    logmsg("%s: protocol error: %s; closing",
+           conn_name(c, name, sizeof(name)), why);
+    conn_kill(d, c);
+}
+
+static void conn_set_epollout(Daemon *d, Conn *c, bool on)
+{
+    struct epoll_event ev = {
+        .events = EPOLLIN | (on ? EPOLLOUT : 0),
+        .data.ptr = c,
+    };
+
+    if (c->epollout == on) {
+        return;
+    }
+    if (epoll_ctl(d->epfd, EPOLL_CTL_MOD, c->fd, &ev) < 0) {
+        logmsg("epoll_ctl: %s", strerror(errno));
+        conn_kill(d, c);
+        return;
+    }
+    c->epollout = on;
+}
+
+static void conn_free(Daemon *d, Conn *c)
+{
+    unsigned i;
+
+    for (i = 0; i < d->n_conns; i++) {
+        if (d->conns[i] == c) {
+            d->conns[i] = d->conns[--d->n_conns];
+            break;
+        }
+    }
+    if (c->state == CONN_HELLO) {
+        d->n_hello--;
+    }
+    if (c->port) {
+        vsw_port_remove(d->sw, c->port);
+    }
+    close(c->fd);
+    free(c->list_text);
+    free(c);
+    if (!d->n_conns) {
+        d->idle_since_ms = d->now_ms;
+    }
+}
+
+static void on_queue_ready(void *opaque, void *handle)
+{
+    Daemon *d = opaque;
+    Conn *c = handle;
+
+    if (!c->flush && d->n_flush < MAX_CONNS) {
+        c->flush = true;
+        d->flush_list[d->n_flush++] = c;
+    }
+}
+
+static void on_log(void *opaque, const char *msg)
+{
+    logmsg("%s", msg);
+}
+
+/*
+ * Write what waits in @c's queue, TX_BATCH messages per sendmmsg.  Stops
+ * when the socket is full, and leaves EPOLLOUT armed exactly while
+ * something is left.
+ */
+static void conn_flush(Daemon *d, Conn *c)
+{
+    static uint8_t hdr[TX_BATCH][VSW_HDR_LEN];
+    static struct iovec iov[TX_BATCH][2];
+    static struct mmsghdr mmsg[TX_BATCH];
+    const uint8_t *frame;
+    size_t len;
+    unsigned n, i;
+    int sent;
+
+    while (c->port && (n = vsw_port_queue_len(c->port)) > 0) {
+        if (n > TX_BATCH) {
+            n = TX_BATCH;
+        }
+        for (i = 0; i < n; i++) {
+            vsw_port_peek(c->port, i, &frame, &len);
+            hdr[i][0] = VSW_MSG_FRAME;
+            hdr[i][1] = 0;
+            put_le16(hdr[i] + 2, len);
+            iov[i][0].iov_base = hdr[i];
+            iov[i][0].iov_len = VSW_HDR_LEN;
+            iov[i][1].iov_base = (void *)frame;
+            iov[i][1].iov_len = len;
+            memset(&mmsg[i], 0, sizeof(mmsg[i]));
+            mmsg[i].msg_hdr.msg_iov = iov[i];
+            mmsg[i].msg_hdr.msg_iovlen = 2;
+        }
+        sent = sendmmsg(c->fd, mmsg, n, MSG_DONTWAIT | MSG_NOSIGNAL);
+        if (sent < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            if (errno == EAGAIN || errno == EWOULDBLOCK) {
+                break;
+            }
+            if (errno == EMSGSIZE || errno == ENOBUFS) {
+                /* This one frame cannot go; the next ones may. */
+                vsw_port_pop(c->port, 1, false);
+                continue;
+            }
+            if (errno != EPIPE && errno != ECONNRESET) {
+                logmsg("port %" PRIu32 " (%s): send: %s", c->port_id,
+                       c->label, strerror(errno));
+            }
+            conn_kill(d, c);
+            return;
+        }
+        vsw_port_pop(c->port, sent, true);
+        if ((unsigned)sent < n) {
+            break;
+        }
+    }
+    if (c->port) {
+        conn_set_epollout(d, c, vsw_port_queue_len(c->port) > 0);
+    }
+}
+
+/* Network full and duplicate MAC refusals name the network's settings. */
+static void describe_config(const Daemon *d, char *buf, size_t size)
+{
+    char a[16], b[16];
+
+    if (d->opt.dhcp_off) {
+        snprintf(buf, size, "dhcp=off");
+        return;
+    }
+    format_ip(d->dhcp_cfg.range_start, a);
+    format_ip(d->dhcp_cfg.range_end, b);
+    snprintf(buf, size, "dhcp=on, range %s-%s", a, b);
+}
+
+/* Whether the settings a HELLO asks for differ from ours. */
+static bool hello_config_differs(const Daemon *d, uint16_t flags,
+                                 uint32_t start, uint32_t end)
+{
+    VpcDhcpConfig def;
+
+    vpc_dhcp_config_init(&def);
+    if (!!(flags & VSW_HELLO_DHCP_OFF) != d->opt.dhcp_off) {
+        return true;
+    }
+    if (d->opt.dhcp_off) {
+        return false;
+    }
+    return (start ? start : def.range_start) != d->dhcp_cfg.range_start ||
+           (end ? end : def.range_end) != d->dhcp_cfg.range_end;
+}
+
+/* Copy the HELLO's label, keeping printable ASCII only. */
+static void copy_label(char *dst, const uint8_t *src)
+{
+    size_t i;
+
+    for (i = 0; i < VSW_LABEL_MAX && src[i]; i++) {
+        dst[i] = src[i] >= 0x20 && src[i] < 0x7f ? src[i] : '?';
+    }
+    dst[i] = '\0';
+}
+
+/* A HELLO: join, or say why not. */
+static void handle_hello(Daemon *d, Conn *c, const uint8_t *p, size_t len)
+{
+    char text[TEXT_MAX];
+    char config[64];
+    uint16_t flags;
+    uint32_t start, end;
+    bool differs;
+
+    if (len != VSW_HELLO_LEN || memcmp(p, VSW_HELLO_MAGIC, 4) != 0 ||
+        get_le16(p + 4) != VSW_VERSION) {
+        d->protocol_errors++;
+        logmsg("connection %d: bad HELLO (%zu bytes, version %u)", c->fd,
+               len, len >= 6 ? (unsigned)get_le16(p + 4) : 0u);
+        snprintf(text, sizeof(text), "bad hello: this is qemu-vswitch "
+                 "protocol version %d, hello of %d bytes", VSW_VERSION,
+                 VSW_HELLO_LEN);
+        send_welcome(c->fd, VSW_STATUS_BAD_HELLO, 0, 0, text);
+        conn_kill(d, c);
+        return;
+    }
+    flags = get_le16(p + 6);
+    start = get_be32(p + 8);
+    end = get_be32(p + 12);
+    copy_label(c->label, p + 16);
+
+    c->port = vsw_port_add(d->sw, c, c->label,
+                           flags & VSW_HELLO_DUP_WARN ? VSW_PORT_DUP_WARN
+                                                      : 0);
+    if (!c->port) {
+        logmsg("connection %d (%s) refused: network full (%u ports)",
+               c->fd, c->label, vsw_port_count(d->sw));
+        snprintf(text, sizeof(text), "network %s is full (%d ports)",
+                 d->opt.network, VSW_MAX_PORTS);
+        send_welcome(c->fd, VSW_STATUS_FULL, 0, 0, text);
+        conn_kill(d, c);
+        return;
+    }
+    c->port_id = vsw_port_id(c->port);
+    c->state = CONN_JOINED;
+    d->n_hello--;
+
+    differs = hello_config_differs(d, flags, start, end);
+    describe_config(d, config, sizeof(config));
+    if (differs) {
+        snprintf(text, sizeof(text), "network %s keeps its settings: %s",
+                 d->opt.network, config);
+    } else {
+        snprintf(text, sizeof(text), "joined network %s (%s)",
+                 d->opt.network, config);
+    }
+    logmsg("port %" PRIu32 " (%s) joined%s", c->port_id, c->label,
+           differs ? "; it asked for other settings" : "");
+    if (send_welcome(c->fd, VSW_STATUS_JOINED,
+                     differs ? VSW_WELCOME_CONFIG_DIFFERS : 0, c->port_id,
+                     text) < 0) {
+        conn_kill(d, c);
+    }
+}
+
+/* The LIST text: the network, its ports, its leases, its counters. */
+
+static void list_lease(void *opaque, const VpcDhcpLeaseInfo *l)
+{
+    FILE *f = opaque;
+    time_t now = time(NULL);
+    char ip[16], mac[18];
+    long long left = (long long)l->expires - (long long)now;
+
+    format_ip(l->addr, ip);
+    format_mac(l->mac, mac);
+    fprintf(f, "  %-15s  %s  %-8s  %s %lld s%s%s%s\n", ip, mac,
+            vpc_dhcp_lease_state_name(l->state),
+            left >= 0 ? "expires in" : "ended", left >= 0 ? left : -left,
+            l->reserved ? "  reserved" : "",
+            l->hostname[0] ? "  host " : "", l->hostname);
+}
+
+static char *list_text(Daemon *d, size_t *len)
+{
+    const VswStats *st = vsw_stats(d->sw);
+    char *text = NULL;
+    char config[64], mac[18];
+    unsigned i;
+    FILE *f;
+
+    f = open_memstream(&text, len);
+    if (!f) {
+        return NULL;
+    }
+    describe_config(d, config, sizeof(config));
+    fprintf(f, "network %s: pid %ld, up %" PRId64 " s, %s, "
+            "idle timeout %u s\n", d->opt.network, (long)getpid(),
+            (d->now_ms - d->start_ms) / 1000, config, d->opt.idle_timeout);
+    fprintf(f, "ports: %u\n", vsw_port_count(d->sw));
+    fprintf(f, "  %-5s  %-32s  %-17s  %10s  %10s  %8s\n", "id", "label",
+            "mac", "rx", "tx", "drops");
+    for (i = 0; i < vsw_port_count(d->sw); i++) {
+        const VswPort *p = vsw_port_at(d->sw, i);
+        const VswPortStats *ps = vsw_port_stats(p);
+        uint8_t addr[6];
+
+        if (vsw_port_mac(p, addr)) {
+            format_mac(addr, mac);
+        } else {
+            snprintf(mac, sizeof(mac), "-");
+        }
+        fprintf(f, "  %-5" PRIu32 "  %-32s  %-17s  %10" PRIu64 "  %10"
+                PRIu64 "  %8" PRIu64 "%s\n", vsw_port_id(p),
+                vsw_port_label(p), mac, ps->rx_frames, ps->tx_frames,
+                ps->queue_drops + ps->tx_errors,
+                ps->dup_warned ? "  duplicate MAC" : "");
+    }
+    if (d->dhcp) {
+        fprintf(f, "leases:\n");
+        vpc_dhcp_server_foreach_lease(d->dhcp, time(NULL), list_lease, f);
+    }
+    fprintf(f, "counters: frames %" PRIu64 ", flooded %" PRIu64
+            ", unicast %" PRIu64 ", queue drops %" PRIu64
+            ", dhcp %" PRIu64 ", duplicate MACs refused %" PRIu64
+            ", protocol errors %" PRIu64 "\n", st->frames, st->flooded,
+            st->unicast, st->queue_drops, st->dhcp_consumed,
+            st->dup_refused, d->protocol_errors);
+    if (fclose(f) != 0) {
+        free(text);
+        return NULL;
+    }
+    return text;
+}
+
+/*
+ * Feed a LISTING connection: chunks of text, each one LIST message, then
+ * an empty LIST; then it is closed.
+ */
+static void conn_list_flush(Daemon *d, Conn *c)
+{
+    size_t n;
+    int ret;
+
+    while (!c->list_done) {
+        n = c->list_len - c->list_off;
+        if (n > LIST_CHUNK) {
+            n = LIST_CHUNK;
+        }
+        ret = send_msg(c->fd, VSW_MSG_LIST, c->list_text + c->list_off, n,
+                       NULL, 0);
+        if (ret == -EAGAIN) {
+            conn_set_epollout(d, c, true);
+            return;
+        }
+        if (ret < 0) {
+            break;
+        }
+        if (!n) {
+            c->list_done = true;
+        }
+        c->list_off += n;
+    }
+    conn_kill(d, c);
+}
+
+static void handle_list(Daemon *d, Conn *c)
+{
+    c->list_text = list_text(d, &c->list_len);
+    if (!c->list_text) {
+        logmsg("connection %d: no memory for the list", c->fd);
+        conn_kill(d, c);
+        return;
+    }
+    c->state = CONN_LISTING;
+    d->n_hello--;
+    c->deadline_ms = d->now_ms + LIST_TIMEOUT_MS;
+    conn_list_flush(d, c);
+}
+
+/*
+ * Check the header of a message of @n bytes; returns its type, or -1
+ * after a protocol error.
+ */
+static int check_header(Daemon *d, Conn *c, const uint8_t *msg, size_t n,
+                        bool truncated)
+{
+    if (truncated) {
+        protocol_error(d, c, "message over %d bytes", RX_MSG_MAX);
+        return -1;
+    }
+    if (n < VSW_HDR_LEN) {
+        protocol_error(d, c, "message of %zu bytes", n);
+        return -1;
+    }
+    if ((size_t)get_le16(msg + 2) != n - VSW_HDR_LEN) {
+        protocol_error(d, c, "header says %u payload bytes, message has %zu",
+                       get_le16(msg + 2), n - VSW_HDR_LEN);
+        return -1;
+    }
+    return msg[0];
+}
+
+/* The first message of a connection. */
+static void conn_read_hello(Daemon *d, Conn *c)
+{
+    struct iovec iov = { .iov_base = rx_buf[0], .iov_len = RX_MSG_MAX };
+    struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+    char text[TEXT_MAX];
+    ssize_t n;
+    int type;
+
+    n = recvmsg(c->fd, &msg, MSG_DONTWAIT);
+    if (n < 0) {
+        if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+            conn_kill(d, c);
+        }
+        return;
+    }
+    if (n == 0) {
+        /* Gone before saying anything: a probe, not an error. */
+        conn_kill(d, c);
+        return;
+    }
+    type = check_header(d, c, rx_buf[0], n, msg.msg_flags & MSG_TRUNC);
+    if (type == VSW_MSG_HELLO) {
+        handle_hello(d, c, rx_buf[0] + VSW_HDR_LEN, n - VSW_HDR_LEN);
+    } else if (type == VSW_MSG_LIST && n == VSW_HDR_LEN) {
+        handle_list(d, c);
+    } else if (type >= 0) {
+        snprintf(text, sizeof(text), "expected HELLO, got message type %d",
+                 type);
+        send_welcome(c->fd, VSW_STATUS_BAD_HELLO, 0, 0, text);
+        protocol_error(d, c, "%s", text);
+    }
+}
+
+/* A joined port: read a batch of frames and switch them. */
+static void conn_read_frames(Daemon *d, Conn *c)
+{
+    static struct mmsghdr mmsg[RX_BATCH];
+    static struct iovec iov[RX_BATCH];
+    char text[TEXT_MAX];
+    char mac[18];
+    uint8_t addr[6];
+    VswPort *owner;
+    int n, i, type;
+
+    for (i = 0; i < RX_BATCH; i++) {
+        iov[i].iov_base = rx_buf[i];
+        iov[i].iov_len = RX_MSG_MAX;
+        memset(&mmsg[i], 0, sizeof(mmsg[i]));
+        mmsg[i].msg_hdr.msg_iov = &iov[i];
+        mmsg[i].msg_hdr.msg_iovlen = 1;
+    }
+    n = recvmmsg(c->fd, mmsg, RX_BATCH, MSG_DONTWAIT, NULL);
+    if (n < 0) {
+        if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+            conn_kill(d, c);
+        }
+        return;
+    }
+    for (i = 0; i < n && !c->dead; i++) {
+        size_t len = mmsg[i].msg_len;
+        const uint8_t *m = rx_buf[i];
+
+        if (len == 0) {
+            logmsg("port %" PRIu32 " (%s) left", c->port_id, c->label);
+            conn_kill(d, c);
+            break;
+        }
+        type = check_header(d, c, m, len,
+                            mmsg[i].msg_hdr.msg_flags & MSG_TRUNC);
+        if (type < 0) {
+            break;
+        }
+        if (type != VSW_MSG_FRAME) {
+            protocol_error(d, c, "unexpected message type %d", type);
+            break;
+        }
+        len -= VSW_HDR_LEN;
+        if (len < VSW_FRAME_MIN) {
+            protocol_error(d, c, "frame of %zu bytes", len);
+            break;
+        }
+        if (vsw_input(d->sw, c->port, m + VSW_HDR_LEN, len) ==
+            VSW_INPUT_DUP_REFUSED) {
+            vsw_port_mac(c->port, addr);
+            format_mac(addr, mac);
+            owner = vsw_lookup(d->sw, addr);
+            snprintf(text, sizeof(text), "MAC %s is in use on port %" PRIu32
+                     " (%s) of network %s", mac,
+                     owner ? vsw_port_id(owner) : 0,
+                     owner ? vsw_port_label(owner) : "?", d->opt.network);
+            send_refused(c->fd, VSW_STATUS_DUP_MAC, text);
+            conn_kill(d, c);
+            break;
+        }
+    }
+}
+
+static void accept_conns(Daemon *d)
+{
+    struct epoll_event ev = { .events = EPOLLIN };
+    struct ucred cred;
+    socklen_t cred_len;
+    unsigned i;
+    Conn *c;
+    int fd;
+
+    for (i = 0; i < ACCEPT_BATCH; i++) {
+        fd = accept4(d->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+            if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR &&
+                errno != ECONNABORTED) {
+                logmsg("accept: %s", strerror(errno));
+            }
+            return;
+        }
+        /* The socket's mode keeps others out; make sure of it. */
+        cred_len = sizeof(cred);
+        if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cred_len) < 0 ||
+            (cred.uid != geteuid() && cred.uid != 0)) {
+            d->refused_peers++;
+            logmsg("refused a connection from uid %u", (unsigned)cred.uid);
+            close(fd);
+            continue;
+        }
+        if (d->n_hello >= MAX_HELLO || d->n_conns >= MAX_CONNS) {
+            logmsg("too many connections waiting to join; closing one");
+            close(fd);
+            continue;
+        }
+        c = calloc(1, sizeof(*c));
+        if (!c) {
+            close(fd);
+            continue;
+        }
+        c->fd = fd;
+        c->state = CONN_HELLO;
+        c->deadline_ms = d->now_ms + HELLO_TIMEOUT_MS;
+        ev.data.ptr = c;
+        if (epoll_ctl(d->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+            logmsg("epoll_ctl: %s", strerror(errno));
+            close(fd);
+            free(c);
+            continue;
+        }
+        d->conns[d->n_conns++] = c;
+        d->n_hello++;
+        d->connections++;
+    }
+}
+
+static void handle_signal(Daemon *d)
+{
+    struct signalfd_siginfo si;
+
+    if (read(d->signal_fd, &si, sizeof(si)) == sizeof(si)) {
+        logmsg("signal %u: exiting", si.ssi_signo);
+        d->quit = true;
+    }
+}
+
+/* The epoll timeout: the next HELLO, LIST or idle deadline. */
+static int next_timeout(const Daemon *d)
+{
+    int64_t deadline = INT64_MAX;
+    int64_t wait;
+    unsigned i;
+
+    for (i = 0; i < d->n_conns; i++) {
+        if (d->conns[i]->state != CONN_JOINED &&
+            d->conns[i]->deadline_ms < deadline) {
+            deadline = d->conns[i]->deadline_ms;
+        }
+    }
+    if (!d->n_conns && d->opt.idle_timeout) {
+        int64_t idle = d->idle_since_ms + d->opt.idle_timeout * 1000ll;
+
+        if (idle < deadline) {
+            deadline = idle;
+        }
+    }
+    if (deadline == INT64_MAX) {
+        return -1;
+    }
+    wait = deadline - monotonic_ms();
+    return wait < 0 ? 0 : wait > 60000 ? 60000 : (int)wait + 1;
+}
+
+static void check_timeouts(Daemon *d)
+{
+    unsigned i;
+
+    for (i = 0; i < d->n_conns; i++) {
+        Conn *c = d->conns[i];
+
+        if (c->state != CONN_JOINED && !c->dead &&
+            d->now_ms >= c->deadline_ms) {
+            logmsg("connection %d: %s timed out", c->fd,
+                   c->state == CONN_HELLO ? "HELLO" : "LIST");
+            conn_kill(d, c);
+        }
+    }
+    if (!d->n_conns && d->opt.idle_timeout &&
+        d->now_ms >= d->idle_since_ms + d->opt.idle_timeout * 1000ll) {
+        logmsg("no port for %u s: exiting", d->opt.idle_timeout);
+        d->quit = true;
+    }
+}
+
+static void run(Daemon *d)
+{
+    struct epoll_event ev[MAX_EVENTS];
+    unsigned i;
+    int n, k;
+
+    while (!d->quit) {
+        n = epoll_wait(d->epfd, ev, MAX_EVENTS, next_timeout(d));
+        if (n < 0 && errno != EINTR) {
+            logmsg("epoll_wait: %s", strerror(errno));
+            break;
+        }
+        update_time(d);
+        for (k = 0; k < n; k++) {
+            Conn *c = ev[k].data.ptr;
+
+            if (ev[k].data.ptr == &listen_tag) {
+                accept_conns(d);
+                continue;
+            }
+            if (ev[k].data.ptr == &signal_tag) {
+                handle_signal(d);
+                continue;
+            }
+            if (c->dead) {
+                continue;
+            }
+            if (ev[k].events & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
+                switch (c->state) {
+                case CONN_HELLO:
+                    conn_read_hello(d, c);
+                    break;
+                case CONN_JOINED:
+                    conn_read_frames(d, c);
+                    break;
+                case CONN_LISTING:
+                    /* Nothing more is expected; EOF or junk ends it. */
+                    conn_kill(d, c);
+                    break;
+                }
+            }
+            if (!c->dead && (ev[k].events & EPOLLOUT)) {
+                if (c->state == CONN_LISTING) {
+                    conn_list_flush(d, c);
+                } else {
+                    on_queue_ready(d, c);
+                }
+            }
+        }
+        for (i = 0; i < d->n_flush; i++) {
+            Conn *c = d->flush_list[i];
+
+            c->flush = false;
+            if (!c->dead) {
+                conn_flush(d, c);
+            }
+        }
+        d->n_flush = 0;
+        check_timeouts(d);
+        for (i = 0; i < d->n_conns;) {
+            if (d->conns[i]->dead) {
+                conn_free(d, d->conns[i]);
+            } else {
+                i++;
+            }
+        }
+    }
+}
+
+/* Setup and teardown. */
+
+static void dhcp_log(void *opaque, const char *msg)
+{
+    logmsg("dhcp: %s", msg);
+}
+
+static int make_switch(Daemon *d)
+{
+    VswConfig cfg = {
+        .cb = { .queue_ready = on_queue_ready, .log = on_log },
+        .opaque = d,
+    };
+    char err[128];
+
+    if (getrandom(&cfg.hash_seed, sizeof(cfg.hash_seed), GRND_NONBLOCK) !=
+        (ssize_t)sizeof(cfg.hash_seed)) {
+        cfg.hash_seed = (uint64_t)monotonic_ms() * 0x9e3779b97f4a7c15ull ^
+                        (uint64_t)getpid();
+    }
+    d->sw = vsw_new(&cfg);
+    if (!d->sw) {
+        logmsg("out of memory");
+        return -1;
+    }
+    vpc_dhcp_config_init(&d->dhcp_cfg);
+    if (d->opt.dhcp_start) {
+        d->dhcp_cfg.range_start = d->opt.dhcp_start;
+        d->dhcp_cfg.range_end = d->opt.dhcp_end;
+    }
+    if (d->opt.dhcp_off) {
+        return 0;
+    }
+    d->dhcp_cfg.lease_file = d->lease_path;
+    d->dhcp_cfg.log = dhcp_log;
+    if (vpc_dhcp_config_check(&d->dhcp_cfg, err, sizeof(err)) < 0) {
+        logmsg("bad DHCP settings: %s", err);
+        return -1;
+    }
+    d->dhcp = vpc_dhcp_server_new(&d->dhcp_cfg);
+    if (!d->dhcp) {
+        logmsg("cannot start the DHCP server");
+        return -1;
+    }
+    vsw_set_dhcp(d->sw, d->dhcp, d->dhcp_cfg.server_mac);
+    return 0;
+}
+
+static int make_loop(Daemon *d)
+{
+    struct epoll_event ev = { .events = EPOLLIN };
+    sigset_t mask;
+
+    sigemptyset(&mask);
+    sigaddset(&mask, SIGTERM);
+    sigaddset(&mask, SIGINT);
+    sigaddset(&mask, SIGHUP);
+    if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0) {
+        logmsg("sigprocmask: %s", strerror(errno));
+        return -1;
+    }
+    /* Every send says MSG_NOSIGNAL; this is for what might not. */
+    sigaction(SIGPIPE, &(struct sigaction){ .sa_handler = SIG_IGN }, NULL);
+    d->signal_fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+    d->epfd = epoll_create1(EPOLL_CLOEXEC);
+    if (d->signal_fd < 0 || d->epfd < 0) {
+        logmsg("cannot set up the event loop: %s", strerror(errno));
+        return -1;
+    }
+    ev.data.ptr = &signal_tag;
+    if (epoll_ctl(d->epfd, EPOLL_CTL_ADD, d->signal_fd, &ev) < 0) {
+        logmsg("epoll_ctl: %s", strerror(errno));
+        return -1;
+    }
+    ev.data.ptr = &listen_tag;
+    if (epoll_ctl(d->epfd, EPOLL_CTL_ADD, d->listen_fd, &ev) < 0) {
+        logmsg("epoll_ctl: %s", strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+/* Remove the socket first, so that clients find no stale one. */
+static void teardown(Daemon *d)
+{
+    if (d->listen_fd >= 0) {
+        unlink(d->sock_path);
+        close(d->listen_fd);
+    }
+    while (d->n_conns) {
+        conn_free(d, d->conns[0]);
+    }
+    vsw_free(d->sw);
+    vpc_dhcp_server_free(d->dhcp);
+    if (d->epfd >= 0) {
+        close(d->epfd);
+    }
+    if (d->signal_fd >= 0) {
+        close(d->signal_fd);
+    }
+    if (d->lock_fd >= 0) {
+        close(d->lock_fd);
+    }
+}
+
+/*
+ * --daemonize: fork; the child detaches and reports over a pipe once its
+ * socket listens, and only then does the parent exit 0, so that whoever
+ * started us can connect at once.  Returns in the child with the pipe's
+ * write end in *@ready_fd; the parent never returns.
+ */
+static void daemonize_start(int *ready_fd)
+{
+    int pipefd[2];
+    int status;
+    pid_t pid;
+    char c = 0;
+
+    if (pipe2(pipefd, O_CLOEXEC) < 0) {
+        logmsg("pipe: %s", strerror(errno));
+        exit(1);
+    }
+    pid = fork();
+    if (pid < 0) {
+        logmsg("fork: %s", strerror(errno));
+        exit(1);
+    }
+    if (pid > 0) {
+        close(pipefd[1]);
+        while (read(pipefd[0], &c, 1) < 0 && errno == EINTR) {
+            continue;
+        }
+        if (c == 'R') {
+            exit(0);
+        }
+        /* The child failed, and said why on our stderr. */
+        if (waitpid(pid, &status, 0) == pid && WIFEXITED(status)) {
+            exit(WEXITSTATUS(status));
+        }
+        exit(1);
+    }
+    close(pipefd[0]);
+    setsid();
+    *ready_fd = pipefd[1];
+}
+
+static void daemonize_finish(int ready_fd)
+{
+    int null = open("/dev/null", O_RDWR);
+
+    if (chdir("/") < 0) {
+        logmsg("chdir /: %s", strerror(errno));
+    }
+    if (null >= 0) {
+        dup2(null, STDIN_FILENO);
+        dup2(null, STDOUT_FILENO);
+        dup2(null, STDERR_FILENO);
+        if (null > STDERR_FILENO) {
+            close(null);
+        }
+    }
+    if (write(ready_fd, "R", 1) != 1) {
+        /* The parent died: nobody waits for the news. */
+    }
+    close(ready_fd);
+}
+
+/* --list: ask the running daemon and print its answer. */
+static int do_list(Daemon *d)
+{
+    static uint8_t buf[VSW_HDR_LEN + 65536];
+    struct timeval tv = { .tv_sec = 5 };
+    struct sockaddr_un addr;
+    uint8_t hdr[VSW_HDR_LEN] = { VSW_MSG_LIST, 0, 0, 0 };
+    ssize_t n;
+    int fd;
+
+    fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        logmsg("socket: %s", strerror(errno));
+        return 1;
+    }
+    sun_addr(&addr, d->sock_path);
+    if (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
+        logmsg("no qemu-vswitch serves the network (%s: %s)", d->sock_path,
+               strerror(errno));
+        close(fd);
+        return 1;
+    }
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    if (send(fd, hdr, sizeof(hdr), MSG_NOSIGNAL) != sizeof(hdr)) {
+        logmsg("send: %s", strerror(errno));
+        close(fd);
+        return 1;
+    }
+    for (;;) {
+        n = recv(fd, buf, sizeof(buf), 0);
+        if (n < 0) {
+            logmsg("no answer: %s", strerror(errno));
+            break;
+        }
+        if (n < VSW_HDR_LEN || buf[0] != VSW_MSG_LIST ||
+            get_le16(buf + 2) != n - VSW_HDR_LEN) {
+            logmsg("unexpected answer from the daemon");
+            break;
+        }
+        if (n == VSW_HDR_LEN) {
+            close(fd);
+            return fflush(stdout) == 0 ? 0 : 1;
+        }
+        fwrite(buf + VSW_HDR_LEN, 1, n - VSW_HDR_LEN, stdout);
+    }
+    close(fd);
+    return 1;
+}
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+"Usage: qemu-vswitch --network NAME [options]\n"
+"The switch of an internal network (-netdev internal); QEMU starts it.\n"
+"\n"
+"  --network NAME          the network: 1 to 64 of [A-Za-z0-9_.-]\n"
+"  --dhcp on|off           serve DHCP (default on)\n"
+"  --dhcp-start ADDR       first DHCP address (169.254.0.16)\n"
+"  --dhcp-end ADDR         last DHCP address (169.254.10.254)\n"
+"  --idle-timeout SECONDS  exit after that long with no port\n"
+"                          (default 30, 0 never)\n"
+"  --daemonize             detach once the socket listens\n"
+"  --foreground            stay attached, log to stderr (the default)\n"
+"  --list                  print the running daemon's ports and leases\n"
+"  --help                  this text\n"
+"\n"
+"The socket is $XDG_RUNTIME_DIR/vpcnet/NAME.sock (/run/vpcnet for root,\n"
+"else /tmp/vpcnet-UID), leases persist in NAME.leases beside it.\n");
+}
+
+static int parse_addr(const char *text, uint32_t *addr)
+{
+    struct in_addr in;
+
+    if (inet_pton(AF_INET, text, &in) != 1) {
+        return -1;
+    }
+    *addr = ntohl(in.s_addr);
+    return 0;
+}
+
+static int parse_options(int argc, char **argv, Options *opt)
+{
+    static const struct option longopts[] = {
+        { "network", required_argument, NULL, 'n' },
+        { "dhcp", required_argument, NULL, 'd' },
+        { "dhcp-start", required_argument, NULL, 's' },
+        { "dhcp-end", required_argument, NULL, 'e' },
+        { "idle-timeout", required_argument, NULL, 'i' },
+        { "daemonize", no_argument, NULL, 'D' },
+        { "foreground", no_argument, NULL, 'f' },
+        { "list", no_argument, NULL, 'l' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    bool have_start = false, have_end = false;
+    unsigned long v;
+    int c;
+
+    opt->idle_timeout = 30;
+    while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'n':
+            opt->network = optarg;
+            break;
+        case 'd':
+            if (strcmp(optarg, "on") && strcmp(optarg, "off")) {
+                logmsg("--dhcp takes on or off, not '%s'", optarg);
+                return -1;
+            }
+            opt->dhcp_off = !strcmp(optarg, "off");
+            break;
+        case 's':
+        case 'e':
+            if (parse_addr(optarg, c == 's' ? &opt->dhcp_start
+                                            : &opt->dhcp_end) < 0) {
+                logmsg("--dhcp-%s: '%s' is not an IPv4 address",
+                       c == 's' ? "start" : "end", optarg);
+                return -1;
+            }
+            if (c == 's') {
+                have_start = true;
+            } else {
+                have_end = true;
+            }
+            break;
+        case 'i':
+            if (parse_uint(optarg, '\0', 365ul * 24 * 3600, &v) < 0) {
+                logmsg("--idle-timeout takes seconds, not '%s'", optarg);
+                return -1;
+            }
+            opt->idle_timeout = v;
+            break;
+        case 'D':
+            opt->daemonize = true;
+            break;
+        case 'f':
+            opt->daemonize = false;
+            break;
+        case 'l':
+            opt->list = true;
+            break;
+        case 'h':
+            usage(stdout);
+            exit(0);
+        default:
+            usage(stderr);
+            return -1;
+        }
+    }
+    if (optind < argc) {
+        logmsg("unexpected argument '%s'", argv[optind]);
+        return -1;
+    }
+    if (!opt->network) {
+        logmsg("--network NAME is required");
+        return -1;
+    }
+    if (!network_name_valid(opt->network)) {
+        logmsg("bad network name '%s': 1 to %d of [A-Za-z0-9_.-], not "
+               "starting with a dot", opt->network, VSW_NAME_MAX);
+        opt->network = NULL;
+        return -1;
+    }
+    if (have_start != have_end) {
+        logmsg("--dhcp-start and --dhcp-end go together");
+        return -1;
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    Daemon *d = &daemon_state;
+    int ready_fd = -1;
+    int ret;
+
+    if (parse_options(argc, argv, &d->opt) < 0 || compute_paths(d) < 0) {
+        return 1;
+    }
+    if (d->opt.list) {
+        return do_list(d);
+    }
+    if (d->opt.daemonize) {
+        daemonize_start(&ready_fd);
+    }
+    if (make_dir(d) < 0) {
+        return 1;
+    }
+    ret = take_lock(d);
+    if (ret) {
+        /* Started to serve a network that is served: job done. */
+        return ret > 0 && d->opt.daemonize ? 0 : 1;
+    }
+    d->start_ms = d->now_ms = d->idle_since_ms = monotonic_ms();
+    if (make_switch(d) < 0 || make_socket(d) < 0 || make_loop(d) < 0) {
+        teardown(d);
+        return 1;
+    }
+    update_time(d);
+    if (ready_fd >= 0) {
+        daemonize_finish(ready_fd);
+    } else {
+        logmsg("listening on %s (pid %ld)", d->sock_path, (long)getpid());
+    }
+    run(d);
+    teardown(d);
+    return 0;
+}

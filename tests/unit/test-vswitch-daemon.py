@@ -1,0 +1,435 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# Drive qemu-vswitch over its socket the way QEMU does: start it on a
+# private XDG_RUNTIME_DIR, join ports with HELLO, send and receive
+# frames, talk DHCP to it, and check its files, lock, --list, idle exit
+# and the leases it keeps across a restart.  Prints TAP.
+#
+#   test-vswitch-daemon.py PATH-TO-qemu-vswitch
+
+import os
+import select
+import shutil
+import signal
+import socket
+import stat
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+
+FRAME, HELLO, WELCOME, REFUSED, LIST = 0, 1, 2, 3, 16
+DHCP_OFF, DUP_WARN = 1 << 0, 1 << 1
+BCAST = b'\xff' * 6
+RANGE = ('169.254.0.16', '169.254.10.254')
+QUIET = 0.3         # seconds of silence that count as "nothing came"
+
+VSWITCH = os.path.abspath(sys.argv[1])
+RUNDIR = tempfile.mkdtemp(prefix='vsw-test-')
+ENV = dict(os.environ, XDG_RUNTIME_DIR=RUNDIR)
+DIR = os.path.join(RUNDIR, 'vpcnet')
+
+results = []
+procs = []
+
+
+def ok(cond, what, detail=''):
+    results.append(bool(cond))
+    print('%s %d - %s' % ('ok' if cond else 'not ok', len(results), what))
+    if not cond and detail:
+        for line in str(detail).splitlines():
+            print('# ' + line)
+    sys.stdout.flush()
+    return cond
+
+
+def mac(n):
+    return bytes([0x00, 0x03, 0xff, 0x00, 0x00, n])
+
+
+def ip2int(a):
+    return struct.unpack('!I', socket.inet_aton(a))[0]
+
+
+def msg(mtype, payload=b''):
+    return struct.pack('<BBH', mtype, 0, len(payload)) + payload
+
+
+def sock_path(net):
+    return os.path.join(DIR, net + '.sock')
+
+
+def start(net, *args, wait=True):
+    log = open(os.path.join(RUNDIR, net + '.log'), 'ab')
+    p = subprocess.Popen([VSWITCH, '--network', net, '--foreground'] +
+                         list(args), env=ENV, stdout=log, stderr=log)
+    procs.append(p)
+    deadline = time.time() + 5
+    while wait and time.time() < deadline and not answers(net):
+        time.sleep(0.02)
+    return p
+
+
+def answers(net):
+    """Whether a daemon accepts connections for @net (not a stale socket)."""
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    try:
+        s.connect(sock_path(net))
+        return True
+    except OSError:
+        return False
+    finally:
+        s.close()
+
+
+def stop(p, sig=signal.SIGTERM):
+    if p.poll() is None:
+        p.send_signal(sig)
+    try:
+        return p.wait(5)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        return p.wait()
+
+
+def daemon_log(net):
+    with open(os.path.join(RUNDIR, net + '.log'), errors='replace') as f:
+        return f.read()
+
+
+class Client:
+    """One port: a SOCK_SEQPACKET connection that said HELLO."""
+
+    def __init__(self, net, label, flags=0, start=0, end=0, hello=True):
+        self.s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        self.s.connect(sock_path(net))
+        self.welcome = None
+        if hello:
+            self.s.send(msg(HELLO, struct.pack(
+                '<4sHH', b'VPCN', 1, flags) +
+                struct.pack('!II', start, end) +
+                label.encode().ljust(32, b'\0')))
+            self.welcome = self.recv()
+
+    def recv(self, timeout=2.0):
+        """The next message as (type, payload); 'eof'; or None."""
+        r, _, _ = select.select([self.s], [], [], timeout)
+        if not r:
+            return None
+        try:
+            m = self.s.recv(65540)
+        except ConnectionResetError:
+            return 'eof'
+        if not m:
+            return 'eof'
+        assert len(m) >= 4 and struct.unpack('<H', m[2:4])[0] == len(m) - 4
+        return m[0], m[4:]
+
+    def status(self):
+        """WELCOME as (status, flags, port_id, text)."""
+        if not self.welcome or self.welcome == 'eof':
+            return None
+        t, p = self.welcome
+        if t != WELCOME:
+            return None
+        st, fl, pid = struct.unpack('<HHI', p[:8])
+        return st, fl, pid, p[8:].decode(errors='replace')
+
+    def send(self, frame):
+        self.s.send(msg(FRAME, frame))
+
+    def frames(self, quiet=QUIET):
+        """Every frame that arrives until @quiet seconds pass without one."""
+        out = []
+        while True:
+            m = self.recv(quiet)
+            if m is None or m == 'eof':
+                return out
+            if m[0] == FRAME:
+                out.append(m[1])
+
+    def close(self):
+        self.s.close()
+
+
+def eth(dst, src, tag):
+    return dst + src + b'\x88\xb5' + tag.ljust(46, b'\0')
+
+
+def csum(data):
+    if len(data) % 2:
+        data += b'\0'
+    s = sum(struct.unpack('!%dH' % (len(data) // 2), data))
+    while s >> 16:
+        s = (s & 0xffff) + (s >> 16)
+    return ~s & 0xffff
+
+
+def dhcp_frame(client_mac, mtype, xid, requested=None, server=None):
+    """A broadcast DHCP request from @client_mac, without UDP checksum."""
+    bootp = struct.pack('!BBBBIHHIIII', 1, 1, 6, 0, xid, 0, 0, 0, 0, 0, 0)
+    bootp += client_mac.ljust(16, b'\0') + b'\0' * 192
+    opts = b'\x63\x82\x53\x63' + bytes([53, 1, mtype])
+    if requested:
+        opts += bytes([50, 4]) + socket.inet_aton(requested)
+    if server:
+        opts += bytes([54, 4]) + socket.inet_aton(server)
+    payload = (bootp + opts + b'\xff').ljust(300, b'\0')
+    udp = struct.pack('!HHHH', 68, 67, 8 + len(payload), 0) + payload
+    hdr = struct.pack('!BBHHHBBH4s4s', 0x45, 0, 20 + len(udp), 0, 0, 64, 17,
+                      0, b'\0' * 4, b'\xff' * 4)
+    hdr = hdr[:10] + struct.pack('!H', csum(hdr)) + hdr[12:]
+    return BCAST + client_mac + b'\x08\x00' + hdr + udp
+
+
+def dhcp_parse(frame):
+    """(message type, yiaddr, server id) of a DHCP reply, or None."""
+    if len(frame) < 14 + 20 + 8 + 240 or frame[12:14] != b'\x08\x00':
+        return None
+    ihl = (frame[14] & 15) * 4
+    udp = 14 + ihl
+    if struct.unpack('!H', frame[udp + 2:udp + 4])[0] != 68:
+        return None
+    m = frame[udp + 8:]
+    yiaddr = socket.inet_ntoa(m[16:20])
+    opts, i, mtype, server = m[240:], 0, None, None
+    while i < len(opts) and opts[i] != 255:
+        if opts[i] == 0:
+            i += 1
+            continue
+        code, ln = opts[i], opts[i + 1]
+        val = opts[i + 2:i + 2 + ln]
+        if code == 53:
+            mtype = val[0]
+        elif code == 54:
+            server = socket.inet_ntoa(val)
+        i += 2 + ln
+    return mtype, yiaddr, server
+
+
+def in_range(addr):
+    return ip2int(RANGE[0]) <= ip2int(addr) <= ip2int(RANGE[1])
+
+
+def dhcp_lease(c, n, xid):
+    """DISCOVER and REQUEST from client @c with MAC @n: the ACKed address."""
+    c.send(dhcp_frame(mac(n), 1, xid))
+    offer = [dhcp_parse(f) for f in c.frames()]
+    offer = [o for o in offer if o and o[0] == 2]
+    if not offer:
+        return None, None
+    addr, server = offer[0][1], offer[0][2]
+    c.send(dhcp_frame(mac(n), 3, xid, requested=addr, server=server))
+    ack = [dhcp_parse(f) for f in c.frames()]
+    ack = [a for a in ack if a and a[0] == 5]
+    return addr, ack[0][1] if ack else None
+
+
+def run_list(net):
+    r = subprocess.run([VSWITCH, '--network', net, '--list'], env=ENV,
+                       capture_output=True, text=True, timeout=10)
+    return r.returncode, r.stdout + r.stderr
+
+
+def test_switching():
+    d = start('lan')
+    st_dir = os.stat(DIR)
+    st_sock = os.stat(sock_path('lan'))
+    ok(stat.S_IMODE(st_dir.st_mode) == 0o700, 'directory mode is 0700',
+       oct(st_dir.st_mode))
+    ok(stat.S_ISSOCK(st_sock.st_mode) and
+       stat.S_IMODE(st_sock.st_mode) == 0o600, 'socket mode is 0600',
+       oct(st_sock.st_mode))
+
+    a, b, c = (Client('lan', 'vm%s/net0' % x) for x in 'abc')
+    sts = [x.status() for x in (a, b, c)]
+    ok(all(s and s[0] == 0 and s[1] == 0 for s in sts) and
+       len({s[2] for s in sts}) == 3,
+       'three clients get WELCOME status 0, distinct port ids', sts)
+
+    a.send(eth(BCAST, mac(1), b'bcast'))
+    fb, fc, fa = b.frames(), c.frames(), a.frames()
+    ok(len(fb) == 1 and len(fc) == 1 and fb[0][14:19] == b'bcast' and
+       not fa, 'a broadcast from A reaches B and C, not A',
+       (len(fa), len(fb), len(fc)))
+
+    b.send(eth(mac(1), mac(2), b'to-a'))
+    fa, fc, fb = a.frames(), c.frames(), b.frames()
+    ok(len(fa) == 1 and fa[0][14:18] == b'to-a' and not fc and not fb,
+       'unicast to the learned A reaches only A', (len(fa), len(fb), len(fc)))
+
+    c.send(eth(mac(9), mac(3), b'unknown'))
+    fa, fb = a.frames(), b.frames()
+    ok(len(fa) == 1 and len(fb) == 1, 'unknown unicast is flooded')
+
+    c.send(dhcp_frame(mac(3), 1, 0x1234))
+    fc, fa, fb = c.frames(), a.frames(), b.frames()
+    offer = dhcp_parse(fc[0]) if len(fc) == 1 else None
+    ok(offer and offer[0] == 2 and in_range(offer[1]),
+       'DHCP DISCOVER gets an OFFER in %s-%s' % RANGE, offer)
+    ok(not fa and not fb, 'the DISCOVER is not flooded to the others',
+       (len(fa), len(fb)))
+    addr, acked = dhcp_lease(c, 3, 0x1235)
+    ok(addr and acked == addr, 'REQUEST gets an ACK for the offered address',
+       (addr, acked))
+
+    rc, out = run_list('lan')
+    ok(rc == 0 and all(('vm%s/net0' % x) in out for x in 'abc') and
+       '00:03:ff:00:00:01' in out and str(acked) in out and 'bound' in out,
+       '--list shows the ports and the lease', out)
+
+    second = subprocess.run([VSWITCH, '--network', 'lan', '--foreground'],
+                            env=ENV, capture_output=True, text=True,
+                            timeout=10)
+    ok(second.returncode != 0 and 'already served' in second.stderr,
+       'a second daemon on the network refuses to start',
+       (second.returncode, second.stderr))
+    ok(os.path.exists(sock_path('lan')) and d.poll() is None,
+       'the first daemon still serves', daemon_log('lan'))
+
+    # A message that lies about its length: closed, counted.
+    bad = Client('lan', 'liar')
+    bad.s.send(struct.pack('<BBH', FRAME, 0, 100) + eth(BCAST, mac(7), b''))
+    ok(bad.recv() == 'eof' and 'protocol error' in daemon_log('lan'),
+       'a lying header is a protocol error: port closed')
+    bad.close()
+
+    hello = Client('lan', '', hello=False)
+    hello.s.send(msg(HELLO, b'VPCX' + b'\0' * 44))
+    st = hello.welcome = hello.recv()
+    st = hello.status()
+    ok(st and st[0] == 1 and hello.recv() == 'eof',
+       'a bad HELLO gets status 1 and is closed', st)
+    hello.close()
+
+    dup = Client('lan', 'dup')
+    dup.send(eth(BCAST, mac(1), b'dup'))
+    m = dup.recv()
+    ok(m not in (None, 'eof') and m[0] == REFUSED and
+       struct.unpack('<H', m[1][:2])[0] == 3 and dup.recv() == 'eof',
+       'a port whose MAC is live elsewhere is REFUSED with status 3', m)
+    dup.close()
+    ok(not a.frames() and not b.frames(), 'the refused frame went nowhere')
+
+    warn = Client('lan', 'dup-warn', flags=DUP_WARN)
+    warn.send(eth(BCAST, mac(1), b'warn'))
+    ok(warn.recv(QUIET) is None and len(b.frames()) == 1 and
+       'warning' in daemon_log('lan'),
+       'with DUP_WARN it stays, with a warning logged')
+    warn.close()
+
+    differ = Client('lan', 'differ', flags=DHCP_OFF)
+    st = differ.status()
+    ok(st and st[0] == 0 and st[1] & 1,
+       'a HELLO asking for other settings joins with CONFIG_DIFFERS', st)
+    differ.close()
+
+    # Killed without warning, restarted: the lease is still there.
+    for x in (a, b, c):
+        x.close()
+    stop(d, signal.SIGKILL)
+    d = start('lan')
+    rc, out = run_list('lan')
+    ok(rc == 0 and str(acked) in out and '00:03:ff:00:00:03' in out,
+       'a restarted daemon loaded the lease file', out)
+    c = Client('lan', 'vmc/net0')
+    c.send(dhcp_frame(mac(3), 1, 0x4321))
+    offers = [dhcp_parse(f) for f in c.frames()]
+    ok(offers and offers[0] and offers[0][1] == acked,
+       'and re-offers the same address', (acked, offers))
+    c.close()
+
+    rc = stop(d)
+    ok(rc == 0 and not os.path.exists(sock_path('lan')),
+       'SIGTERM: clean exit, socket removed', rc)
+
+
+def test_dhcp_off():
+    d = start('nodhcp', '--dhcp', 'off')
+    a, b, c = (Client('nodhcp', x, flags=DHCP_OFF) for x in 'abc')
+    disc = dhcp_frame(mac(1), 1, 0x99)
+    a.send(disc)
+    fb, fc, fa = b.frames(), c.frames(), a.frames()
+    ok(fb == [disc] and fc == [disc] and not fa,
+       'with --dhcp off a DISCOVER reaches the other clients untouched',
+       (len(fa), len(fb), len(fc)))
+    ok(all(x.status()[1] == 0 for x in (a, b, c)),
+       'dhcp=off HELLOs match a --dhcp off daemon')
+    for x in (a, b, c):
+        x.close()
+    stop(d)
+
+
+def test_idle():
+    d = start('idle', '--idle-timeout', '1')
+    a = Client('idle', 'a')
+    time.sleep(1.5)
+    ok(d.poll() is None, 'a daemon with a port does not exit when idle')
+    a.close()
+    try:
+        rc = d.wait(5)
+    except subprocess.TimeoutExpired:
+        rc = None
+    ok(rc == 0 and not os.path.exists(sock_path('idle')),
+       'idle for --idle-timeout 1: exits and removes its socket', rc)
+
+
+def test_daemonize():
+    r = subprocess.run([VSWITCH, '--network', 'bg', '--daemonize',
+                        '--idle-timeout', '5'], env=ENV, timeout=10)
+    try:
+        a = Client('bg', 'a')
+        st = a.status()
+    except OSError as e:
+        a, st = None, e
+    ok(r.returncode == 0 and st and st[0] == 0,
+       '--daemonize returns once the socket accepts ports', (r, st))
+    again = subprocess.run([VSWITCH, '--network', 'bg', '--daemonize'],
+                           env=ENV, timeout=10, capture_output=True)
+    ok(again.returncode == 0,
+       '--daemonize on a served network leaves it be and exits 0', again)
+    with open(os.path.join(DIR, 'bg.lock')) as f:
+        pid = int(f.read().strip() or 0)
+    if a:
+        a.close()
+    if pid:
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.time() + 5
+        while time.time() < deadline and os.path.exists(sock_path('bg')):
+            time.sleep(0.05)
+    ok(pid and not os.path.exists(sock_path('bg')),
+       'the daemon named in the lock file exits on SIGTERM', pid)
+
+
+def test_usage():
+    r = subprocess.run([VSWITCH, '--network', '../x'], env=ENV,
+                       capture_output=True, text=True, timeout=10)
+    ok(r.returncode == 1 and 'bad network name' in r.stderr,
+       'a bad network name is refused', r.stderr)
+    r = subprocess.run([VSWITCH, '--network', 'none', '--list'], env=ENV,
+                       capture_output=True, text=True, timeout=10)
+    ok(r.returncode == 1 and 'no qemu-vswitch' in r.stderr,
+       '--list without a daemon says so', r.stderr)
+
+
+def main():
+    try:
+        test_usage()
+        test_switching()
+        test_dhcp_off()
+        test_idle()
+        test_daemonize()
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+        print('1..%d' % len(results))
+        shutil.rmtree(RUNDIR, ignore_errors=True)
+    return 0 if all(results) else 1
+
+
+if __name__ == '__main__':
+    sys.exit(main())
