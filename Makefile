@@ -16,6 +16,9 @@ BUILD     := build
 SRC       := $(BUILD)/qemu-src
 OBJ       := $(BUILD)/qemu-build
 LIBOBJ    := $(BUILD)/lib
+# Two ninjas in one build tree corrupt its logs: every QEMU build step
+# holds this lock.
+NINJA     := flock $(BUILD)/.ninja.lock ninja
 PYTHON    := $(shell test -x /usr/bin/python3 && echo /usr/bin/python3 || command -v python3)
 FIRMWARE  := /usr/share/qemu:/usr/share/seabios:/usr/lib/ipxe/qemu
 CONFIGURE := --python=$(PYTHON) --target-list=x86_64-softmmu --enable-slirp \
@@ -52,7 +55,7 @@ $(OBJ)/.configured: Makefile | graft
 	@touch $@
 
 qemu: graft $(OBJ)/.configured
-	@ninja -C $(OBJ) $(TARGETS) | { grep -v '^ninja: no work to do' || true; }
+	@$(NINJA) -C $(OBJ) $(TARGETS) | { grep -v '^ninja: no work to do' || true; }
 	@for t in $(TARGETS); do \
 	    ln -sf qemu-build/$$t $(BUILD)/$${t##*/}; \
 	    [ $$t = $${t##*/} ] || ln -sf $$t $(OBJ)/$${t##*/}; \
@@ -72,11 +75,11 @@ lib: $(LIBOBJ)/build.ninja
 	@ninja -C $(LIBOBJ) | { grep -v '^ninja: no work to do' || true; }
 
 check: all
-	@ninja -C $(OBJ) $(QTESTS) | { grep -v '^ninja: no work to do' || true; }
+	@$(NINJA) -C $(OBJ) $(QTESTS) | { grep -v '^ninja: no work to do' || true; }
 	@$(PYTHON) scripts/check.py
 
 check-unit check-qtest check-guest: all
-	@ninja -C $(OBJ) $(QTESTS) >/dev/null
+	@$(NINJA) -C $(OBJ) $(QTESTS) >/dev/null
 	@$(PYTHON) scripts/check.py $(@:check-%=%)
 
 # QEMU's style checker over every C file of ours.
