@@ -57,56 +57,10 @@
 #include "qemu/timer.h"
 #include "system/system.h"
 #include "trace.h"
+#include "vpcnet/vswitch-proto.h"
 
-/* The wire format, from docs/devel/vpcnet-vswitch-protocol.rst. */
-enum {
-    VSW_MSG_FRAME = 0,
-    VSW_MSG_HELLO = 1,
-    VSW_MSG_WELCOME = 2,
-    VSW_MSG_REFUSED = 3,
-};
-
-#define VSW_VERSION                 1
-#define VSW_HELLO_DHCP_OFF          (1 << 0)
-#define VSW_HELLO_DUP_WARN          (1 << 1)
-#define VSW_WELCOME_CONFIG_DIFFERS  (1 << 0)
-
-enum {
-    VSW_STATUS_JOINED = 0,
-    VSW_STATUS_BAD_HELLO = 1,
-    VSW_STATUS_FULL = 2,
-    VSW_STATUS_DUP_MAC = 3,
-};
-
-#define VSW_FRAME_MIN   14
-#define VSW_FRAME_MAX   9018
-#define VSW_LABEL_LEN   32
-#define VSW_NAME_MAX    64
-
-typedef struct QEMU_PACKED VswHeader {
-    uint8_t type;
-    uint8_t flags;
-    uint16_t length;            /* payload bytes, little-endian */
-} VswHeader;
-
-typedef struct QEMU_PACKED VswHello {
-    char magic[4];              /* "VPCN" */
-    uint16_t version;           /* little-endian */
-    uint16_t flags;             /* little-endian, VSW_HELLO_* */
-    uint32_t dhcp_start;        /* network order, 0 = default */
-    uint32_t dhcp_end;          /* network order, 0 = default */
-    char label[VSW_LABEL_LEN];  /* NUL-padded */
-} VswHello;
-
-typedef struct QEMU_PACKED VswWelcome {
-    uint16_t status;            /* little-endian, VSW_STATUS_* */
-    uint16_t flags;             /* little-endian, VSW_WELCOME_* */
-    uint32_t port_id;           /* little-endian */
-    /* followed by human-readable text */
-} VswWelcome;
-
-/* The largest message the 16-bit length field allows. */
-#define VSW_MSG_MAX     (sizeof(VswHeader) + UINT16_MAX)
+/* A guest frame in more pieces than this is linearized first. */
+#define INTERNAL_TX_IOV_MAX         16
 
 /* How long a join may take: the daemon starting, then its WELCOME. */
 #define INTERNAL_START_TIMEOUT_MS   5000
@@ -153,6 +107,7 @@ typedef enum InternalPortState {
  * @spawn_deadline_ms: until then the daemon we started may still come up
  * @drops: frames and messages dropped as malformed or out of size
  * @rx_buf: one received message
+ * @tx_buf: a guest frame in too many pieces, made one
  */
 typedef struct InternalState {
     NetClientState nc;
@@ -177,6 +132,7 @@ typedef struct InternalState {
     int64_t spawn_deadline_ms;
     uint64_t drops;
     uint8_t rx_buf[VSW_MSG_MAX];
+    uint8_t tx_buf[VSW_FRAME_MAX];
 } InternalState;
 
 static void internal_readable(void *opaque);
@@ -189,18 +145,10 @@ static int64_t internal_now_ms(void)
 
 static const char *internal_status_str(unsigned status)
 {
-    switch (status) {
-    case VSW_STATUS_JOINED:
-        return "joined";
-    case VSW_STATUS_BAD_HELLO:
+    if (status == VSW_STATUS_BAD_HELLO) {
         return "bad hello (protocol version mismatch?)";
-    case VSW_STATUS_FULL:
-        return "network full";
-    case VSW_STATUS_DUP_MAC:
-        return "duplicate MAC address";
-    default:
-        return "unknown status";
     }
+    return vsw_status_name(status);
 }
 
 static void internal_update_info(InternalState *s)
@@ -320,35 +268,18 @@ static void internal_disconnect(InternalState *s, int err, bool refused)
     internal_arm_retry(s, delay_ms);
 }
 
-static bool internal_name_valid(const char *name)
-{
-    size_t len = strlen(name);
-    size_t i;
-
-    if (len == 0 || len > VSW_NAME_MAX || name[0] == '.') {
-        return false;
-    }
-    for (i = 0; i < len; i++) {
-        if (!g_ascii_isalnum(name[i]) && !strchr("_.-", name[i])) {
-            return false;
-        }
-    }
-    return true;
-}
-
 /* The socket path the protocol defines for @network. */
 static char *internal_socket_path(const char *network)
 {
-    const char *runtime_dir = g_getenv("XDG_RUNTIME_DIR");
+    char dir[PATH_MAX];
+    char path[PATH_MAX];
 
-    if (runtime_dir && *runtime_dir) {
-        return g_strdup_printf("%s/vpcnet/%s.sock", runtime_dir, network);
+    if (vsw_socket_dir(dir, sizeof(dir), g_getenv("XDG_RUNTIME_DIR"),
+                       geteuid()) < 0 ||
+        vsw_network_path(path, sizeof(path), dir, network, ".sock") < 0) {
+        return NULL;
     }
-    if (geteuid() == 0) {
-        return g_strdup_printf("/run/vpcnet/%s.sock", network);
-    }
-    return g_strdup_printf("/tmp/vpcnet-%u/%s.sock", (unsigned)geteuid(),
-                           network);
+    return g_strdup(path);
 }
 
 /*
@@ -533,48 +464,25 @@ static int internal_connect_or_start(InternalState *s, Error **errp)
 
 static int internal_send_hello(InternalState *s)
 {
-    struct {
-        VswHeader hdr;
-        VswHello hello;
-    } QEMU_PACKED msg = {
-        .hdr = {
-            .type = VSW_MSG_HELLO,
-            .length = cpu_to_le16(sizeof(VswHello)),
-        },
-        .hello = {
-            .magic = { 'V', 'P', 'C', 'N' },
-            .version = cpu_to_le16(VSW_VERSION),
-            .flags = cpu_to_le16((s->dhcp_off ? VSW_HELLO_DHCP_OFF : 0) |
-                                 (s->dup_warn ? VSW_HELLO_DUP_WARN : 0)),
-            .dhcp_start = s->dhcp_start,
-            .dhcp_end = s->dhcp_end,
-        },
+    uint8_t msg[VSW_HDR_LEN + VSW_HELLO_LEN];
+    VswHello hello = {
+        .version = VSW_VERSION,
+        .flags = (s->dhcp_off ? VSW_HELLO_DHCP_OFF : 0) |
+                 (s->dup_warn ? VSW_HELLO_DUP_WARN : 0),
+        .dhcp_start = ntohl(s->dhcp_start),
+        .dhcp_end = ntohl(s->dhcp_end),
     };
 
-    /* "vm-name/netdev-id", cut to fit with a NUL to spare. */
-    snprintf(msg.hello.label, sizeof(msg.hello.label), "%s/%s",
+    /* "vm-name/netdev-id", cut to fit. */
+    snprintf(hello.label, sizeof(hello.label), "%s/%s",
              qemu_name ? qemu_name : "qemu", s->nc.name);
-    trace_internal_hello(s->network, msg.hello.label,
-                         le16_to_cpu(msg.hello.flags));
-    if (send(s->fd, &msg, sizeof(msg), MSG_NOSIGNAL) != sizeof(msg)) {
+    trace_internal_hello(s->network, hello.label, hello.flags);
+    vsw_header_put(msg, VSW_MSG_HELLO, VSW_HELLO_LEN);
+    vsw_hello_encode(&hello, msg + VSW_HDR_LEN);
+    if (send(s->fd, msg, sizeof(msg), MSG_NOSIGNAL) != sizeof(msg)) {
         return -errno;
     }
     return 0;
-}
-
-/*
- * A WELCOME or REFUSED message: a 16-bit status, then text.  Returns the
- * status; @text gets the text, which is not NUL-terminated on the wire.
- */
-static unsigned internal_parse_status(const uint8_t *payload, size_t len,
-                                      size_t text_offset, char **text)
-{
-    uint16_t status;
-
-    memcpy(&status, payload, sizeof(status));
-    *text = g_strndup((const char *)payload + text_offset,
-                      len - text_offset);
-    return le16_to_cpu(status);
 }
 
 /*
@@ -584,31 +492,31 @@ static unsigned internal_parse_status(const uint8_t *payload, size_t len,
 static unsigned internal_welcomed(InternalState *s, const uint8_t *payload,
                                   size_t len, Error **errp)
 {
-    VswWelcome welcome;
+    VswReply welcome;
     g_autofree char *text = NULL;
     unsigned status;
 
-    if (len < sizeof(welcome)) {
+    if (!vsw_welcome_decode(payload, len, &welcome)) {
         error_setg(errp, "internal: network '%s': short WELCOME from the "
                    "switch", s->network);
         return VSW_STATUS_BAD_HELLO;
     }
-    memcpy(&welcome, payload, sizeof(welcome));
-    status = internal_parse_status(payload, len, sizeof(welcome), &text);
-    trace_internal_welcome(s->network, status, le16_to_cpu(welcome.flags),
-                           le32_to_cpu(welcome.port_id));
+    status = welcome.status;
+    text = g_strndup(welcome.text, welcome.text_len);
+    trace_internal_welcome(s->network, status, welcome.flags,
+                           welcome.port_id);
     if (status != VSW_STATUS_JOINED) {
         error_setg(errp, "internal: the switch of network '%s' refused "
                    "the port: %s%s%s", s->network,
                    internal_status_str(status), *text ? ": " : "", text);
         return status;
     }
-    if (le16_to_cpu(welcome.flags) & VSW_WELCOME_CONFIG_DIFFERS) {
+    if (welcome.flags & VSW_WELCOME_CONFIG_DIFFERS) {
         warn_report("internal: network '%s' runs with other DHCP settings "
                     "than netdev '%s' asks for; the switch keeps its own%s%s",
                     s->network, s->nc.name, *text ? ": " : "", text);
     }
-    s->port_id = le32_to_cpu(welcome.port_id);
+    s->port_id = welcome.port_id;
     s->state = INTERNAL_PORT_JOINED;
     s->joined_at_ms = internal_now_ms();
     timer_del(s->retry_timer);
@@ -624,9 +532,11 @@ static void internal_refused(InternalState *s, const uint8_t *payload,
 {
     g_autofree char *text = NULL;
     unsigned status = 0;
+    VswReply refused;
 
-    if (len >= sizeof(uint16_t)) {
-        status = internal_parse_status(payload, len, sizeof(uint16_t), &text);
+    if (vsw_refused_decode(payload, len, &refused)) {
+        status = refused.status;
+        text = g_strndup(refused.text, refused.text_len);
     }
     trace_internal_refused(s->network, status);
     /* Report each refusal once, not every retry of the same one. */
@@ -659,23 +569,17 @@ static void internal_drop(InternalState *s, const char *why, size_t len)
 /* One message from the daemon.  Returns false when the port went down. */
 static bool internal_handle_message(InternalState *s, size_t size)
 {
-    VswHeader hdr;
-    const uint8_t *payload = s->rx_buf + sizeof(hdr);
+    const uint8_t *payload = s->rx_buf + VSW_HDR_LEN;
+    uint8_t type;
     size_t len;
     Error *err = NULL;
 
-    if (size < sizeof(hdr)) {
-        internal_drop(s, "short message", size);
-        return true;
-    }
-    memcpy(&hdr, s->rx_buf, sizeof(hdr));
-    len = le16_to_cpu(hdr.length);
-    if (len != size - sizeof(hdr)) {
-        internal_drop(s, "message length mismatch", size);
+    if (!vsw_header_get(s->rx_buf, size, &type, &len)) {
+        internal_drop(s, "header does not match the message size", size);
         return true;
     }
 
-    switch (hdr.type) {
+    switch (type) {
     case VSW_MSG_FRAME:
         if (s->state != INTERNAL_PORT_JOINED) {
             internal_drop(s, "frame before WELCOME", len);
@@ -753,14 +657,10 @@ static ssize_t internal_receive_iov(NetClientState *nc,
 {
     InternalState *s = DO_UPCAST(InternalState, nc, nc);
     size_t size = iov_size(iov, iovcnt);
-    g_autofree struct iovec *msg_iov = g_new(struct iovec, iovcnt + 1);
-    VswHeader hdr = {
-        .type = VSW_MSG_FRAME,
-        .length = cpu_to_le16(size),
-    };
+    struct iovec msg_iov[1 + INTERNAL_TX_IOV_MAX];
+    uint8_t hdr[VSW_HDR_LEN];
     struct msghdr msg = {
         .msg_iov = msg_iov,
-        .msg_iovlen = iovcnt + 1,
     };
     ssize_t ret;
 
@@ -776,9 +676,18 @@ static ssize_t internal_receive_iov(NetClientState *nc,
         return 0;
     }
 
-    msg_iov[0].iov_base = &hdr;
+    vsw_header_put(hdr, VSW_MSG_FRAME, size);
+    msg_iov[0].iov_base = hdr;
     msg_iov[0].iov_len = sizeof(hdr);
-    memcpy(&msg_iov[1], iov, iovcnt * sizeof(*iov));
+    if (iovcnt <= INTERNAL_TX_IOV_MAX) {
+        memcpy(&msg_iov[1], iov, iovcnt * sizeof(*iov));
+        msg.msg_iovlen = 1 + iovcnt;
+    } else {
+        iov_to_buf(iov, iovcnt, 0, s->tx_buf, size);
+        msg_iov[1].iov_base = s->tx_buf;
+        msg_iov[1].iov_len = size;
+        msg.msg_iovlen = 2;
+    }
     do {
         ret = sendmsg(s->fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
     } while (ret < 0 && errno == EINTR);
@@ -868,7 +777,8 @@ static bool internal_wait_welcome(InternalState *s, Error **errp)
 {
     int64_t deadline_ms = internal_now_ms() + INTERNAL_START_TIMEOUT_MS;
     GPollFD pfd = { .fd = s->fd, .events = G_IO_IN };
-    VswHeader hdr;
+    uint8_t type;
+    size_t len;
     ssize_t size;
     int64_t left_ms;
 
@@ -900,19 +810,14 @@ static bool internal_wait_welcome(InternalState *s, Error **errp)
                              "the connection before WELCOME", s->network);
             return false;
         }
-        if (size < sizeof(hdr)) {
+        if (!vsw_header_get(s->rx_buf, size, &type, &len)) {
             continue;
         }
-        memcpy(&hdr, s->rx_buf, sizeof(hdr));
-        if (le16_to_cpu(hdr.length) != size - sizeof(hdr)) {
-            continue;
+        if (type == VSW_MSG_WELCOME) {
+            return internal_welcomed(s, s->rx_buf + VSW_HDR_LEN, len,
+                                     errp) == VSW_STATUS_JOINED;
         }
-        if (hdr.type == VSW_MSG_WELCOME) {
-            return internal_welcomed(s, s->rx_buf + sizeof(hdr),
-                                     size - sizeof(hdr), errp) ==
-                   VSW_STATUS_JOINED;
-        }
-        if (hdr.type == VSW_MSG_REFUSED) {
+        if (type == VSW_MSG_REFUSED) {
             error_setg(errp, "internal: the switch of network '%s' refused "
                        "the port", s->network);
             return false;
@@ -954,7 +859,7 @@ static bool internal_check_options(const NetdevInternalOptions *opts,
     *dhcp_start = 0;
     *dhcp_end = 0;
 
-    if (!internal_name_valid(opts->network)) {
+    if (!vsw_network_name_valid(opts->network)) {
         error_setg(errp, "internal: network name '%s' may only contain "
                    "letters, digits, '_', '.' and '-', must not start "
                    "with '.', and must be 1 to %d characters long",
@@ -1008,10 +913,11 @@ int net_init_internal(const Netdev *netdev, const char *name,
         return -1;
     }
     sock_path = internal_socket_path(opts->network);
-    if (strlen(sock_path) >= sizeof(addr.sun_path)) {
-        error_setg(errp, "internal: socket path %s is longer than %zu "
-                   "bytes; set XDG_RUNTIME_DIR to a shorter directory",
-                   sock_path, sizeof(addr.sun_path) - 1);
+    if (!sock_path || strlen(sock_path) >= sizeof(addr.sun_path)) {
+        error_setg(errp, "internal: the socket path of network '%s' under "
+                   "XDG_RUNTIME_DIR=%s is longer than %zu bytes; set "
+                   "XDG_RUNTIME_DIR to a shorter directory", opts->network,
+                   g_getenv("XDG_RUNTIME_DIR") ?: "", sizeof(addr.sun_path) - 1);
         return -1;
     }
 

@@ -68,9 +68,8 @@
 #include <stdint.h>
 
 #include "net/vpcnet/dhcp-server.h"
+#include "net/vpcnet/vswitch-proto.h"
 
-#define VSW_FRAME_MIN       14      /* an Ethernet header */
-#define VSW_FRAME_MAX       9018    /* a jumbo frame with one 802.1Q tag */
 #define VSW_PORT_QUEUE      256     /* frames waiting for one port */
 #define VSW_MAX_PORTS       128
 #define VSW_LABEL_MAX       32      /* characters, without NUL */

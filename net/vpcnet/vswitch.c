@@ -42,6 +42,7 @@
  */
 #include "net/vpcnet/switch.h"
 #include "net/vpcnet/dhcp-server.h"
+#include "net/vpcnet/vswitch-proto.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -65,25 +66,6 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-
-/* The port protocol (docs/devel/vpcnet-vswitch-protocol.rst). */
-#define VSW_MSG_FRAME               0
-#define VSW_MSG_HELLO               1
-#define VSW_MSG_WELCOME             2
-#define VSW_MSG_REFUSED             3
-#define VSW_MSG_LIST                16
-#define VSW_HDR_LEN                 4
-#define VSW_HELLO_LEN               48      /* payload bytes */
-#define VSW_HELLO_MAGIC             "VPCN"
-#define VSW_VERSION                 1
-#define VSW_HELLO_DHCP_OFF          (1 << 0)
-#define VSW_HELLO_DUP_WARN          (1 << 1)
-#define VSW_WELCOME_CONFIG_DIFFERS  (1 << 0)
-#define VSW_STATUS_JOINED           0
-#define VSW_STATUS_BAD_HELLO        1
-#define VSW_STATUS_FULL             2
-#define VSW_STATUS_DUP_MAC          3
-#define VSW_NAME_MAX                64
 
 #define RX_BATCH            32      /* messages per recvmmsg */
 #define TX_BATCH            64      /* messages per sendmmsg */
@@ -266,49 +248,7 @@ static void format_ip(uint32_t addr, char buf[16])
     inet_ntop(AF_INET, &in, buf, 16);
 }
 
-static uint16_t get_le16(const uint8_t *p)
-{
-    return (uint16_t)(p[0] | p[1] << 8);
-}
-
-static uint32_t get_be32(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-           (uint32_t)p[2] << 8 | p[3];
-}
-
-static void put_le16(uint8_t *p, uint16_t v)
-{
-    p[0] = v;
-    p[1] = v >> 8;
-}
-
-static void put_le32(uint8_t *p, uint32_t v)
-{
-    put_le16(p, v);
-    put_le16(p + 2, v >> 16);
-}
-
 /* Paths. */
-
-static bool network_name_valid(const char *name)
-{
-    size_t len = strlen(name);
-    size_t i;
-
-    if (len == 0 || len > VSW_NAME_MAX || name[0] == '.') {
-        return false;
-    }
-    for (i = 0; i < len; i++) {
-        char c = name[i];
-
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-              (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-')) {
-            return false;
-        }
-    }
-    return true;
-}
 
 /*
  * Fill in the paths: $XDG_RUNTIME_DIR/vpcnet, else /run/vpcnet for root,
@@ -320,35 +260,28 @@ static int compute_paths(Daemon *d)
     const char *xdg = getenv("XDG_RUNTIME_DIR");
     struct sockaddr_un addr;
     char cwd[4096];
-    int n;
+    char abs_xdg[sizeof(cwd) + DIR_BUF];
 
-    if (xdg && xdg[0] == '/') {
-        n = snprintf(d->dir, sizeof(d->dir), "%s/vpcnet", xdg);
-    } else if (xdg && xdg[0]) {
+    if (xdg && xdg[0] && xdg[0] != '/') {
         if (!getcwd(cwd, sizeof(cwd))) {
             logmsg("cannot resolve XDG_RUNTIME_DIR=%s: %s", xdg,
                    strerror(errno));
             return -1;
         }
-        n = snprintf(d->dir, sizeof(d->dir), "%s/%s/vpcnet", cwd, xdg);
-    } else if (geteuid() == 0) {
-        n = snprintf(d->dir, sizeof(d->dir), "/run/vpcnet");
-    } else {
-        n = snprintf(d->dir, sizeof(d->dir), "/tmp/vpcnet-%u",
-                     (unsigned)geteuid());
+        snprintf(abs_xdg, sizeof(abs_xdg), "%s/%s", cwd, xdg);
+        xdg = abs_xdg;
     }
-    /* Leave room for the longest file name, "/" NAME ".leases". */
-    if (n < 0 || (size_t)n + 1 + VSW_NAME_MAX + sizeof(".leases") >
-        sizeof(d->dir)) {
-        logmsg("socket directory name too long: %s", d->dir);
+    if (vsw_socket_dir(d->dir, sizeof(d->dir), xdg, geteuid()) < 0 ||
+        vsw_network_path(d->sock_path, sizeof(d->sock_path), d->dir,
+                         d->opt.network, ".sock") < 0 ||
+        vsw_network_path(d->lock_path, sizeof(d->lock_path), d->dir,
+                         d->opt.network, ".lock") < 0 ||
+        vsw_network_path(d->lease_path, sizeof(d->lease_path), d->dir,
+                         d->opt.network, ".leases") < 0) {
+        logmsg("socket directory name too long (XDG_RUNTIME_DIR=%s)",
+               xdg ? xdg : "");
         return -1;
     }
-    snprintf(d->sock_path, sizeof(d->sock_path), "%s/%.64s.sock", d->dir,
-             d->opt.network);
-    snprintf(d->lock_path, sizeof(d->lock_path), "%s/%.64s.lock", d->dir,
-             d->opt.network);
-    snprintf(d->lease_path, sizeof(d->lease_path), "%s/%.64s.leases", d->dir,
-             d->opt.network);
     if (strlen(d->sock_path) >= sizeof(addr.sun_path)) {
         logmsg("socket path too long for AF_UNIX: %s", d->sock_path);
         return -1;
@@ -528,7 +461,7 @@ static int make_socket(Daemon *d)
 static int send_msg(int fd, uint8_t type, const void *a, size_t a_len,
                     const void *b, size_t b_len)
 {
-    uint8_t hdr[VSW_HDR_LEN] = { type, 0 };
+    uint8_t hdr[VSW_HDR_LEN];
     struct iovec iov[3] = {
         { .iov_base = hdr, .iov_len = sizeof(hdr) },
         { .iov_base = (void *)a, .iov_len = a_len },
@@ -537,7 +470,7 @@ static int send_msg(int fd, uint8_t type, const void *a, size_t a_len,
     struct msghdr msg = { .msg_iov = iov, .msg_iovlen = 3 };
     ssize_t n;
 
-    put_le16(hdr + 2, a_len + b_len);
+    vsw_header_put(hdr, type, a_len + b_len);
     do {
         n = sendmsg(fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
     } while (n < 0 && errno == EINTR);
@@ -547,19 +480,17 @@ static int send_msg(int fd, uint8_t type, const void *a, size_t a_len,
 static int send_welcome(int fd, uint16_t status, uint16_t flags,
                         uint32_t port_id, const char *text)
 {
-    uint8_t w[8];
+    uint8_t w[VSW_WELCOME_LEN];
 
-    put_le16(w, status);
-    put_le16(w + 2, flags);
-    put_le32(w + 4, port_id);
+    vsw_welcome_encode(status, flags, port_id, w);
     return send_msg(fd, VSW_MSG_WELCOME, w, sizeof(w), text, strlen(text));
 }
 
 static int send_refused(int fd, uint16_t status, const char *text)
 {
-    uint8_t r[2];
+    uint8_t r[VSW_REFUSED_LEN];
 
-    put_le16(r, status);
+    vsw_refused_encode(status, r);
     return send_msg(fd, VSW_MSG_REFUSED, r, sizeof(r), text, strlen(text));
 }
 
@@ -685,9 +616,7 @@ static void conn_flush(Daemon *d, Conn *c)
         }
         for (i = 0; i < n; i++) {
             vsw_port_peek(c->port, i, &frame, &len);
-            hdr[i][0] = VSW_MSG_FRAME;
-            hdr[i][1] = 0;
-            put_le16(hdr[i] + 2, len);
+            vsw_header_put(hdr[i], VSW_MSG_FRAME, len);
             iov[i][0].iov_base = hdr[i];
             iov[i][0].iov_len = VSW_HDR_LEN;
             iov[i][1].iov_base = (void *)frame;
@@ -757,31 +686,18 @@ static bool hello_config_differs(const Daemon *d, uint16_t flags,
            (end ? end : def.range_end) != d->dhcp_cfg.range_end;
 }
 
-/* Copy the HELLO's label, keeping printable ASCII only. */
-static void copy_label(char *dst, const uint8_t *src)
-{
-    size_t i;
-
-    for (i = 0; i < VSW_LABEL_MAX && src[i]; i++) {
-        dst[i] = src[i] >= 0x20 && src[i] < 0x7f ? src[i] : '?';
-    }
-    dst[i] = '\0';
-}
-
 /* A HELLO: join, or say why not. */
 static void handle_hello(Daemon *d, Conn *c, const uint8_t *p, size_t len)
 {
     char text[TEXT_MAX];
     char config[64];
-    uint16_t flags;
-    uint32_t start, end;
+    VswHello hello;
     bool differs;
 
-    if (len != VSW_HELLO_LEN || memcmp(p, VSW_HELLO_MAGIC, 4) != 0 ||
-        get_le16(p + 4) != VSW_VERSION) {
+    if (!vsw_hello_decode(p, len, &hello) || hello.version != VSW_VERSION) {
         d->protocol_errors++;
         logmsg("connection %d: bad HELLO (%zu bytes, version %u)", c->fd,
-               len, len >= 6 ? (unsigned)get_le16(p + 4) : 0u);
+               len, len == VSW_HELLO_LEN ? (unsigned)hello.version : 0u);
         snprintf(text, sizeof(text), "bad hello: this is qemu-vswitch "
                  "protocol version %d, hello of %d bytes", VSW_VERSION,
                  VSW_HELLO_LEN);
@@ -789,13 +705,10 @@ static void handle_hello(Daemon *d, Conn *c, const uint8_t *p, size_t len)
         conn_kill(d, c);
         return;
     }
-    flags = get_le16(p + 6);
-    start = get_be32(p + 8);
-    end = get_be32(p + 12);
-    copy_label(c->label, p + 16);
+    snprintf(c->label, sizeof(c->label), "%s", hello.label);
 
     c->port = vsw_port_add(d->sw, c, c->label,
-                           flags & VSW_HELLO_DUP_WARN ? VSW_PORT_DUP_WARN
+                           hello.flags & VSW_HELLO_DUP_WARN ? VSW_PORT_DUP_WARN
                                                       : 0);
     if (!c->port) {
         logmsg("connection %d (%s) refused: network full (%u ports)",
@@ -810,7 +723,8 @@ static void handle_hello(Daemon *d, Conn *c, const uint8_t *p, size_t len)
     c->state = CONN_JOINED;
     d->n_hello--;
 
-    differs = hello_config_differs(d, flags, start, end);
+    differs = hello_config_differs(d, hello.flags, hello.dhcp_start,
+                                   hello.dhcp_end);
     describe_config(d, config, sizeof(config));
     if (differs) {
         snprintf(text, sizeof(text), "network %s keeps its settings: %s",
@@ -950,20 +864,19 @@ static void handle_list(Daemon *d, Conn *c)
 static int check_header(Daemon *d, Conn *c, const uint8_t *msg, size_t n,
                         bool truncated)
 {
+    uint8_t type;
+    size_t len;
+
     if (truncated) {
         protocol_error(d, c, "message over %d bytes", RX_MSG_MAX);
         return -1;
     }
-    if (n < VSW_HDR_LEN) {
-        protocol_error(d, c, "message of %zu bytes", n);
+    if (!vsw_header_get(msg, n, &type, &len)) {
+        protocol_error(d, c, "message of %zu bytes with a header that does "
+                       "not match its size", n);
         return -1;
     }
-    if ((size_t)get_le16(msg + 2) != n - VSW_HDR_LEN) {
-        protocol_error(d, c, "header says %u payload bytes, message has %zu",
-                       get_le16(msg + 2), n - VSW_HDR_LEN);
-        return -1;
-    }
-    return msg[0];
+    return type;
 }
 
 /* The first message of a connection. */
@@ -1417,9 +1330,13 @@ static int do_list(Daemon *d)
     static uint8_t buf[VSW_HDR_LEN + 65536];
     struct timeval tv = { .tv_sec = 5 };
     struct sockaddr_un addr;
-    uint8_t hdr[VSW_HDR_LEN] = { VSW_MSG_LIST, 0, 0, 0 };
+    uint8_t hdr[VSW_HDR_LEN];
+    uint8_t type;
+    size_t len;
     ssize_t n;
     int fd;
+
+    vsw_header_put(hdr, VSW_MSG_LIST, 0);
 
     fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
     if (fd < 0) {
@@ -1445,16 +1362,15 @@ static int do_list(Daemon *d)
             logmsg("no answer: %s", strerror(errno));
             break;
         }
-        if (n < VSW_HDR_LEN || buf[0] != VSW_MSG_LIST ||
-            get_le16(buf + 2) != n - VSW_HDR_LEN) {
+        if (!vsw_header_get(buf, n, &type, &len) || type != VSW_MSG_LIST) {
             logmsg("unexpected answer from the daemon");
             break;
         }
-        if (n == VSW_HDR_LEN) {
+        if (len == 0) {
             close(fd);
             return fflush(stdout) == 0 ? 0 : 1;
         }
-        fwrite(buf + VSW_HDR_LEN, 1, n - VSW_HDR_LEN, stdout);
+        fwrite(buf + VSW_HDR_LEN, 1, len, stdout);
     }
     close(fd);
     return 1;
@@ -1569,7 +1485,7 @@ static int parse_options(int argc, char **argv, Options *opt)
         logmsg("--network NAME is required");
         return -1;
     }
-    if (!network_name_valid(opt->network)) {
+    if (!vsw_network_name_valid(opt->network)) {
         logmsg("bad network name '%s': 1 to %d of [A-Za-z0-9_.-], not "
                "starting with a dot", opt->network, VSW_NAME_MAX);
         opt->network = NULL;
