@@ -987,7 +987,20 @@ static VpcDhcpResult handle_inform(VpcDhcpServer *s, const VpcDhcpRequest *rq,
     return send_reply(s, rq, VPC_DHCPACK, 0, false, addr, NULL, rb);
 }
 
+/*
+ * A frame whose Ethernet, IPv4 or UDP layer does not parse is counted
+ * but left to the caller: it is not a DHCP request we could read, and a
+ * switch forwards such frames like any other (guests may speak what
+ * they like to each other).  A DHCP payload that does not parse is
+ * addressed to us, so it is dropped.
+ */
 static VpcDhcpResult count_malformed(VpcDhcpServer *s, int err)
+{
+    s->stats.malformed[-err]++;
+    return VPC_DHCP_NOT_DHCP;
+}
+
+static VpcDhcpResult count_malformed_dhcp(VpcDhcpServer *s, int err)
 {
     s->stats.malformed[-err]++;
     return VPC_DHCP_DROPPED;
@@ -1057,7 +1070,7 @@ VpcDhcpResult vpc_dhcp_server_input(VpcDhcpServer *s, unsigned port,
     }
     ret = vpc_dhcp_parse(udp.payload, udp.payload_len, &msg);
     if (ret < 0) {
-        return count_malformed(s, ret);
+        return count_malformed_dhcp(s, ret);
     }
     if (h->op != VPC_BOOTREQUEST) {
         s->stats.not_bootrequest++;

@@ -163,9 +163,11 @@ void vpc_dhcp_server_free(VpcDhcpServer *s);
 
 /**
  * VpcDhcpResult - what vpc_dhcp_server_input() did with a frame.
- * @VPC_DHCP_NOT_DHCP: not a DHCP request to us; the caller handles it.
- * @VPC_DHCP_DROPPED: a DHCP request to us (or a malformed frame to us)
- *                    that gets no answer; a stats counter says why.
+ * @VPC_DHCP_NOT_DHCP: not a DHCP request to us, or a frame whose
+ *                     Ethernet, IPv4 or UDP layer is malformed (counted
+ *                     in stats.malformed); the caller handles it.
+ * @VPC_DHCP_DROPPED: a DHCP request to us (or a malformed DHCP message
+ *                    to us) that gets no answer; a stats counter says why.
  * @VPC_DHCP_CONSUMED: a valid request needing no reply (RELEASE,
  *                     DECLINE, a REQUEST for another server).
  * @VPC_DHCP_REPLY: the reply frame is in the caller's buffer.

@@ -1056,22 +1056,28 @@ static void test_drops_counted(void)
     fx_start(&fx);
     len = build_request(&fx, &m, frame, sizeof(frame));
 
-    g_assert_cmpint(send_frame(&fx, frame, 10), ==, VPC_DHCP_DROPPED);
+    /*
+     * Below DHCP, a malformed frame is counted and handed back: a switch
+     * forwards it like any other frame.
+     */
+    g_assert_cmpint(send_frame(&fx, frame, 10), ==, VPC_DHCP_NOT_DHCP);
     g_assert_cmpuint(stats(&fx)->malformed[-VPC_PKT_ETH_TRUNCATED], ==, 1);
-    g_assert_cmpint(send_frame(&fx, frame, 30), ==, VPC_DHCP_DROPPED);
+    g_assert_cmpint(send_frame(&fx, frame, 30), ==, VPC_DHCP_NOT_DHCP);
     g_assert_cmpuint(stats(&fx)->malformed[-VPC_PKT_IP_TRUNCATED], ==, 1);
-    g_assert_cmpint(send_frame(&fx, frame, len - 1), ==, VPC_DHCP_DROPPED);
+    g_assert_cmpint(send_frame(&fx, frame, len - 1), ==, VPC_DHCP_NOT_DHCP);
     g_assert_cmpuint(stats(&fx)->malformed[-VPC_PKT_IP_TOTAL_LENGTH], ==, 1);
 
     ip[10] ^= 1;
-    g_assert_cmpint(send_frame(&fx, frame, len), ==, VPC_DHCP_DROPPED);
+    g_assert_cmpint(send_frame(&fx, frame, len), ==, VPC_DHCP_NOT_DHCP);
     g_assert_cmpuint(stats(&fx)->malformed[-VPC_PKT_IP_CHECKSUM], ==, 1);
     ip[10] ^= 1;
 
     frame[50] ^= 1;                     /* inside the DHCP payload */
-    g_assert_cmpint(send_frame(&fx, frame, len), ==, VPC_DHCP_DROPPED);
+    g_assert_cmpint(send_frame(&fx, frame, len), ==, VPC_DHCP_NOT_DHCP);
     g_assert_cmpuint(stats(&fx)->malformed[-VPC_PKT_UDP_CHECKSUM], ==, 1);
     frame[50] ^= 1;
+    list_leases(&fx, &list);
+    g_assert_cmpuint(list.n, ==, 0);
 
     /* Without a UDP checksum, edit the DHCP part freely. */
     vpc_put_be16(frame + 40, 0);

@@ -664,6 +664,46 @@ static void test_dhcp_off(void)
     fx_finish(&fx);
 }
 
+/*
+ * With DHCP on, broadcast IPv4 frames that the server cannot parse (a
+ * guest's own protocol over ethertype 0x0800, a truncated header) are
+ * still switched: only DHCP requests are the server's.
+ */
+static void test_dhcp_passes_non_dhcp(void)
+{
+    static const uint8_t server_mac[6] = { 0x02, 0x03, 0xff, 0, 0, 1 };
+    uint8_t frame[VPC_DHCP_REPLY_MAX];
+    const uint8_t *out;
+    VpcDhcpConfig cfg;
+    VpcDhcpServer *server;
+    Fixture fx;
+    size_t len, out_len;
+
+    vpc_dhcp_config_init(&cfg);
+    server = vpc_dhcp_server_new(&cfg);
+    g_assert_nonnull(server);
+    fx_init(&fx);
+    vsw_set_dhcp(fx.sw, server, server_mac);
+    fx_add(&fx, 0, 0);
+    fx_add(&fx, 1, 0);
+
+    /* A DISCOVER whose IPv4 header is cut short, then garbage. */
+    len = build_discover(0, 0, frame, sizeof(frame));
+    memset(frame + 14, 0xa5, 60);
+    len = 14 + 60;
+    g_assert_cmpint(vsw_input(fx.sw, fx.port[0], frame, len), ==,
+                    VSW_INPUT_OK);
+    g_assert_cmpuint(vsw_port_queue_len(fx.port[1]), ==, 1);
+    g_assert_true(vsw_port_peek(fx.port[1], 0, &out, &out_len));
+    g_assert_cmpmem(out, out_len, frame, len);
+    expect_none(&fx, 0);
+    g_assert_cmpuint(vsw_stats(fx.sw)->dhcp_consumed, ==, 0);
+    g_assert_cmpuint(vpc_dhcp_server_stats(server)->malformed[
+                         -VPC_PKT_IP_VERSION], ==, 1);
+    fx_finish(&fx);
+    vpc_dhcp_server_free(server);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -680,5 +720,7 @@ int main(int argc, char **argv)
     g_test_add_func("/vpcnet/switch/limits", test_limits);
     g_test_add_func("/vpcnet/switch/dhcp-on", test_dhcp_on);
     g_test_add_func("/vpcnet/switch/dhcp-off", test_dhcp_off);
+    g_test_add_func("/vpcnet/switch/dhcp-passes-non-dhcp",
+                    test_dhcp_passes_non_dhcp);
     return g_test_run();
 }
