@@ -15,6 +15,12 @@
  * cleanly.  An input that starts with the lease file header is written
  * to a lease file and loaded instead.
  *
+ * The same bytes also go to the internal network's switch (a long-lived
+ * one with three ports and a DHCP server of its own, fed from the port
+ * the input's length picks; its queues are drained now and then), and
+ * to the port protocol's decoders as a message from a daemon or client:
+ * what a guest or a local process can send the daemon.
+ *
  * Built twice (tests/unit/meson.build): as a libFuzzer target when clang
  * offers -fsanitize=fuzzer, and always as a standalone driver under
  * ASan/UBSan that runs built-in seeds and seeded random mutations of them
@@ -37,6 +43,8 @@
 
 #include "net/vpcnet/dhcp-server.h"
 #include "net/vpcnet/packet.h"
+#include "net/vpcnet/switch.h"
+#include "net/vpcnet/vswitch-proto.h"
 #include "fuzz-vpcnet.h"
 
 #define MAX_INPUT       4096
@@ -44,6 +52,8 @@
 #define GUARD_BYTE      0xa5
 #define LEASE_MAGIC     "vpcnet-dhcp-leases"
 #define RESET_EVERY     20000
+#define SWITCH_PORTS    3
+#define DRAIN_EVERY     64
 
 /**
  * FuzzState - what lives across inputs.
@@ -66,6 +76,20 @@ typedef struct FuzzState {
 } FuzzState;
 
 static FuzzState fz;
+
+/**
+ * SwitchFuzz - the switch that lives across inputs.
+ * @sw: the switch; remade every RESET_EVERY inputs.
+ * @dhcp: its DHCP server.
+ * @port: its ports.
+ */
+typedef struct SwitchFuzz {
+    VswSwitch *sw;
+    VpcDhcpServer *dhcp;
+    VswPort *port[SWITCH_PORTS];
+} SwitchFuzz;
+
+static SwitchFuzz sf;
 
 static void fuzz_fail(const char *what)
 {
@@ -105,8 +129,117 @@ static void small_config(VpcDhcpConfig *cfg, unsigned variant)
     cfg->log = quiet_log;
 }
 
+static void switch_free(void)
+{
+    vsw_free(sf.sw);
+    vpc_dhcp_server_free(sf.dhcp);
+    memset(&sf, 0, sizeof(sf));
+}
+
+static void switch_new(void)
+{
+    static const uint8_t server_mac[6] = { 0x02, 0x03, 0xff, 0, 0, 1 };
+    VswConfig sw_cfg = { .cb = { .log = quiet_log }, .hash_seed = 42 };
+    VpcDhcpConfig cfg;
+    unsigned i;
+
+    vpc_dhcp_config_init(&cfg);
+    cfg.max_leases = 16;
+    cfg.log = quiet_log;
+    sf.dhcp = vpc_dhcp_server_new(&cfg);
+    sf.sw = vsw_new(&sw_cfg);
+    if (!sf.dhcp || !sf.sw) {
+        fuzz_fail("cannot create the switch");
+    }
+    vsw_set_dhcp(sf.sw, sf.dhcp, server_mac);
+    for (i = 0; i < SWITCH_PORTS; i++) {
+        sf.port[i] = vsw_port_add(sf.sw, NULL, "fuzz",
+                                  i == 2 ? VSW_PORT_DUP_WARN : 0);
+        if (!sf.port[i]) {
+            fuzz_fail("cannot add a port");
+        }
+    }
+}
+
+/*
+ * The frame into the switch from one port; every queued frame must be
+ * within the protocol's limits.  A port refused for a duplicate MAC is
+ * replaced, as the daemon replaces a client that rejoins.
+ */
+static void run_switch(const uint8_t *frame, size_t len, uint64_t now)
+{
+    unsigned from = len % SWITCH_PORTS;
+    const uint8_t *out;
+    size_t out_len;
+    unsigned i, q;
+
+    vsw_set_time(sf.sw, now, now);
+    if (vsw_input(sf.sw, sf.port[from], frame, len) ==
+        VSW_INPUT_DUP_REFUSED) {
+        vsw_port_remove(sf.sw, sf.port[from]);
+        sf.port[from] = vsw_port_add(sf.sw, NULL, "fuzz", 0);
+        if (!sf.port[from]) {
+            fuzz_fail("cannot re-add a port");
+        }
+    }
+    if (fz.inputs % DRAIN_EVERY) {
+        return;
+    }
+    for (i = 0; i < SWITCH_PORTS; i++) {
+        q = vsw_port_queue_len(sf.port[i]);
+        if (q > VSW_PORT_QUEUE) {
+            fuzz_fail("a port queue over its bound");
+        }
+        while (q--) {
+            if (!vsw_port_peek(sf.port[i], q, &out, &out_len) ||
+                out_len < VSW_FRAME_MIN || out_len > VSW_FRAME_MAX) {
+                fuzz_fail("a queued frame out of bounds");
+            }
+            fz.sink += out[out_len - 1];
+        }
+        vsw_port_pop(sf.port[i], vsw_port_queue_len(sf.port[i]), true);
+    }
+}
+
+/* The bytes as a port protocol message, decoded as either side would. */
+static void run_proto(const uint8_t *msg, size_t size)
+{
+    VswHello hello;
+    VswReply reply;
+    uint8_t type;
+    size_t len;
+
+    if (!vsw_header_get(msg, size, &type, &len)) {
+        if (size >= VSW_HDR_LEN) {
+            /* Its payload anyway, as if the length were right. */
+            msg += VSW_HDR_LEN;
+            len = size - VSW_HDR_LEN;
+        } else {
+            return;
+        }
+    } else {
+        msg += VSW_HDR_LEN;
+    }
+    if (vsw_hello_decode(msg, len, &hello)) {
+        fz.sink += strlen(hello.label) + hello.version;
+        if (strlen(hello.label) > VSW_HELLO_LABEL_LEN) {
+            fuzz_fail("a HELLO label over its bound");
+        }
+    }
+    if (vsw_welcome_decode(msg, len, &reply)) {
+        if (reply.text + reply.text_len != (const char *)msg + len) {
+            fuzz_fail("WELCOME text outside the message");
+        }
+        fz.sink += reply.port_id;
+    }
+    if (vsw_refused_decode(msg, len, &reply)) {
+        fz.sink += reply.status + reply.text_len;
+    }
+}
+
 static void fuzz_cleanup(void)
 {
+    switch_free();
     vpc_dhcp_server_free(fz.big);
     fz.big = NULL;
     if (fz.dir[0]) {
@@ -135,6 +268,7 @@ static void fuzz_setup(void)
         fuzz_fail("cannot make a temporary directory");
     }
     snprintf(fz.lease_file, sizeof(fz.lease_file), "%s/leases", fz.dir);
+    switch_new();
     atexit(fuzz_cleanup);
     fz.ready = true;
 }
@@ -308,6 +442,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         cfg.max_leases = 64;
         cfg.log = quiet_log;
         fz.big = vpc_dhcp_server_new(&cfg);
+        switch_free();
+        switch_new();
     }
     /* Time moves by 0..63 s per input, so offers and leases run out. */
     fz.now += size & 63;
@@ -325,8 +461,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!small) {
         fuzz_fail("cannot create the server");
     }
+    run_proto(copy, size);
     for (int pass = 0; pass < 2; pass++) {
         run_parsers(copy, size);
+        run_switch(copy, size, fz.now);
         run_server(fz.big, copy, size, fz.now);
         run_server(small, copy, size, fz.now);
         /* The same frame later: offers expire, leases are renewed. */
