@@ -64,6 +64,7 @@
 #include <sys/uio.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -164,6 +165,7 @@ typedef struct Options {
  * @start_ms: @now_ms at startup.
  * @idle_since_ms: when @n_conns last dropped to 0.
  * @quit: leave the loop.
+ * @use_syslog: detached: log to syslog rather than stderr.
  * @protocol_errors: connections closed for a protocol error.
  * @refused_peers: connections from other users, closed at once.
  * @connections: connections accepted.
@@ -190,6 +192,7 @@ typedef struct Daemon {
     int64_t start_ms;
     int64_t idle_since_ms;
     bool quit;
+    bool use_syslog;
     uint64_t protocol_errors;
     uint64_t refused_peers;
     uint64_t connections;
@@ -209,8 +212,17 @@ static void logmsg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 static void logmsg(const char *fmt, ...)
 {
+    char line[512];
     va_list ap;
 
+    /* Detached, stderr is /dev/null: the messages go to syslog. */
+    if (daemon_state.use_syslog) {
+        va_start(ap, fmt);
+        vsnprintf(line, sizeof(line), fmt, ap);
+        va_end(ap);
+        syslog(LOG_INFO, "%s: %s", daemon_state.opt.network, line);
+        return;
+    }
     fprintf(stderr, "qemu-vswitch: ");
     if (daemon_state.opt.network) {
         fprintf(stderr, "%s: ", daemon_state.opt.network);
@@ -1310,6 +1322,8 @@ static void daemonize_finish(int ready_fd)
     if (chdir("/") < 0) {
         logmsg("chdir /: %s", strerror(errno));
     }
+    openlog("qemu-vswitch", LOG_PID, LOG_DAEMON);
+    daemon_state.use_syslog = true;
     if (null >= 0) {
         dup2(null, STDIN_FILENO);
         dup2(null, STDOUT_FILENO);
@@ -1388,7 +1402,8 @@ static void usage(FILE *f)
 "  --dhcp-end ADDR         last DHCP address (169.254.10.254)\n"
 "  --idle-timeout SECONDS  exit after that long with no port\n"
 "                          (default 30, 0 never)\n"
-"  --daemonize             detach once the socket listens\n"
+"  --daemonize             detach once the socket listens, log to\n"
+"                          syslog\n"
 "  --foreground            stay attached, log to stderr (the default)\n"
 "  --list                  print the running daemon's ports and leases\n"
 "  --help                  this text\n"
