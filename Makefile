@@ -28,7 +28,7 @@ CONFIGURE := --python=$(PYTHON) --target-list=x86_64-softmmu --enable-slirp \
 # the emulator too, where -netdev looks for them first.
 TARGETS   := qemu-system-x86_64 qemu-bridge-helper net/vpcnet/qemu-vswitch
 # What `make check` builds in addition.
-QTESTS    := tests/qtest/qos-test
+QTESTS    := tests/qtest/qos-test tests/qtest/vpcnet-internal-test
 
 .PHONY: all deps fetch graft qemu lib check check-unit check-qtest check-guest \
         bench-nic checkpatch clean distclean

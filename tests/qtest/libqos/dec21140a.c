@@ -6,6 +6,7 @@
 #include "qemu/osdep.h"
 #include "../libqtest.h"
 #include "qemu/bswap.h"
+#include "hw/pci/pci_regs.h"
 #include "qgraph.h"
 #include "dec21140a.h"
 
@@ -46,6 +47,27 @@ void qdec_desc_write(QDec21140a *d, uint64_t addr, const uint32_t w[4])
         le[i] = cpu_to_le32(w[i]);
     }
     qtest_memwrite(d->dev.bus->qts, addr, le, 16);
+}
+
+void qdec_pci_init(QDec21140a *d, QPCIBus *bus, int devfn)
+{
+    QPCIDevice *pdev = qpci_device_find(bus, devfn);
+
+    g_assert_nonnull(pdev);
+    memset(d, 0, sizeof(*d));
+    d->dev = *pdev;
+    g_free(pdev);
+    g_assert_cmphex(qpci_config_readw(&d->dev, PCI_VENDOR_ID), ==,
+                    QDEC_VENDOR_ID);
+    g_assert_cmphex(qpci_config_readw(&d->dev, PCI_DEVICE_ID), ==,
+                    QDEC_DEVICE_ID);
+    qpci_device_enable(&d->dev);
+    d->bar = qpci_iomap(&d->dev, 0, NULL);
+}
+
+void qdec_pci_fini(QDec21140a *d)
+{
+    qpci_iounmap(&d->dev, d->bar);
 }
 
 void qdec_reset(QDec21140a *d)

@@ -79,6 +79,13 @@ typedef struct QDec21140a {
 uint32_t qdec_csr_read(QDec21140a *d, unsigned idx);
 void qdec_csr_write(QDec21140a *d, unsigned idx, uint32_t val);
 
+/*
+ * Outside the qos graph (a test with its own machines): find the card at
+ * @devfn on @bus, enable it and map its CSRs; qdec_pci_fini() unmaps.
+ */
+void qdec_pci_init(QDec21140a *d, QPCIBus *bus, int devfn);
+void qdec_pci_fini(QDec21140a *d);
+
 /* Enable the PCI function, reset the chip (SWR). */
 void qdec_reset(QDec21140a *d);
 /*
