@@ -96,6 +96,20 @@ bench-nic: all
 	@./tests/guest/build-guest.sh $(BUILD)/guest >/dev/null
 	@$(PYTHON) tests/guest/bench_nic.py
 
+# qemu-vswitch against vde_switch and -netdev dgram multicast: frames/s
+# from a load tool (tests/bench/vswitch-load.c), then iperf3 between two
+# guests.  libvdeplug-dev may have just been installed: then meson is
+# told to look for it again.
+.PHONY: bench-switch
+bench-switch: all
+	@./scripts/deps.sh bench
+	@grep -qs -- -DCONFIG_VDEPLUG $(LIBOBJ)/build.ninja \
+	    || meson setup --reconfigure --clearcache $(LIBOBJ) . >/dev/null
+	@ninja -C $(LIBOBJ) tests/bench/vswitch-load \
+	    | { grep -v '^ninja: no work to do' || true; }
+	@./tests/guest/build-guest.sh $(BUILD)/guest >/dev/null
+	@$(PYTHON) tests/bench/bench_switch.py
+
 clean:
 	rm -rf $(OBJ) $(LIBOBJ) $(BUILD)/qemu-system-x86_64 $(BUILD)/guest
 

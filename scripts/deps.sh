@@ -12,8 +12,9 @@ BUILD_PKGS="build-essential pkg-config meson ninja-build python3 python3-venv
 # Run time: firmware for the x86 machines (SeaBIOS, iPXE option ROMs,
 # linuxboot for -kernel), and tools the guest tests use on the host.
 RUN_PKGS="seabios ipxe-qemu qemu-system-data cpio iproute2 socat"
-# Benchmarks (scripts/deps.sh bench): the peers we measure against.
-BENCH_PKGS="iperf3"
+# Benchmarks (scripts/deps.sh bench): the peers we measure against
+# (iperf3; vde_switch and libvdeplug for make bench-switch's load tool).
+BENCH_PKGS="iperf3 vde2 libvdeplug-dev"
 PKGS=$(echo $BUILD_PKGS $RUN_PKGS)
 if [ "${1:-}" = bench ]; then
     PKGS=$(echo $PKGS $BENCH_PKGS)
