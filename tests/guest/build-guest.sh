@@ -32,6 +32,11 @@ out=$(cd "$out" && pwd)
 downloads=$repo/build/downloads
 work=$out/.work
 
+# Two builds into one OUTDIR (make check next to make bench-*) would
+# share .work: the second waits for the first, then finds it done.
+exec 9>"$out/.lock"
+flock 9
+
 # Network drivers the scenarios may need: tulip for DEC 21140 (our
 # dec21140a and QEMU's tulip), e1000 and the RealTek pair as references.
 # 8139too declines QEMU's rtl8139 (an 8139C+) in favour of 8139cp, so both.
