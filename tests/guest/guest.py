@@ -20,6 +20,12 @@ Ipxe    Debian's iPXE (ipxe.lkrn, booted as a kernel) running an iPXE
 Both stream the console into build/test-logs/guest-NAME.log, enforce a
 timeout by killing QEMU's process group, and never need KVM.
 
+Several guests at once (e.g. peers on one network, each its own QEMU):
+Guest.start() boots in a thread, wait_result() waits for one result as it
+arrives, join() returns the Result.  The host talks back to a guest run
+with control=True through a second serial port: send(key, value) delivers
+"key value" lines that the guest reads with host_wait (lib.sh).
+
 Environment: QEMU (the emulator; default build/qemu-system-x86_64),
 VPCNET_GUEST_DIR (the images; default build/guest), VPCNET_GUEST_BUILD=0
 (do not run build-guest.sh first), VPCNET_FIRMWARE_PATH (firmware
@@ -31,8 +37,11 @@ import http.server
 import os
 import re
 import select
+import shutil
 import signal
+import socket
 import subprocess
+import tempfile
 import threading
 import time
 import urllib.parse
@@ -44,6 +53,8 @@ BUILD_SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'build-g
 
 RESULT_LINE = re.compile(r'VPCNET-RESULT (\S+) ?(.*)$')
 DONE_LINE = re.compile(r'VPCNET-DONE (-?\d+)')
+# host_channel_open (lib.sh) says the guest listens on its control port.
+CHANNEL_LINE = re.compile(r'VPCNET-CHANNEL ready')
 # SeaBIOS's serial console and the kernel's both emit terminal escapes.
 ANSI_ESCAPE = re.compile(r'\x1b(\[[0-9;?]*[A-Za-z]|[()][0-9A-Za-z]|[=>c78])')
 
@@ -109,8 +120,9 @@ class Console:
     hand each line to a callback, until QEMU exits, the callback returns
     True (finished), stop() is called, or the timeout passes."""
 
-    def __init__(self, cmd, log_path, timeout):
+    def __init__(self, cmd, log_path, timeout, env=None):
         self.cmd = cmd
+        self.env = env
         self.log_path = log_path
         self.timeout = timeout
         self.lines = collections.deque(maxlen=KEPT_LINES)
@@ -135,7 +147,7 @@ class Console:
                 # A session of its own, so the whole group can be killed.
                 proc = subprocess.Popen(self.cmd, stdin=subprocess.DEVNULL,
                                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                        start_new_session=True)
+                                        start_new_session=True, env=self.env)
             except OSError as e:
                 self.error = 'cannot run %s: %s (set QEMU=...)' % (self.cmd[0], e.strerror)
                 log.write('# harness: %s\n' % self.error)
@@ -261,11 +273,18 @@ class Guest:
               devices (busybox modprobe through modules.alias)
     on_line   optional callback(line) for every console line, for tests
               that must react while the guest runs (e.g. start a server)
+    control   give the guest a control port (ttyS1, a unix socket on the
+              host) over which send() talks to the scenario's host_wait
+    env       environment of QEMU (default: this process's)
+
+    run() boots and waits in the calling thread.  Several guests at once:
+    start() each, then wait_result() for what one reports while it runs,
+    send() to tell it something, join() for its Result.
     """
 
     def __init__(self, qemu=None, devices=(), scenario='smoke', args=None,
                  timeout=120, name=None, modules=None, memory=256,
-                 append='', on_line=None):
+                 append='', on_line=None, control=False, env=None):
         self.qemu = qemu_binary(qemu)
         self.devices = list(devices)
         self.scenario = scenario
@@ -276,7 +295,18 @@ class Guest:
         self.memory = memory
         self.append = append
         self.on_line = on_line
+        self.control = control
+        self.env = env
         self.console = None
+        self.values = {}            # results so far, updated while it runs
+        self.finished = False       # run() has returned
+        self._cond = threading.Condition()
+        self._thread = None
+        self._result = None
+        self._control_dir = None
+        self._control_sock = None
+        self._channel_ready = False
+        self._outbox = []
 
     def kernel_cmdline(self):
         words = ['console=ttyS0', 'quiet', 'panic=-1', 'vpcnet.scenario=' + self.scenario]
@@ -294,9 +324,23 @@ class Guest:
             words.append(self.append)
         return ' '.join(words)
 
+    def control_path(self):
+        """The host end of the control port (a unix socket QEMU listens on)."""
+        if self._control_dir is None:
+            self._control_dir = tempfile.mkdtemp(prefix='vpcnet-ctl-')
+        return os.path.join(self._control_dir, 'control.sock')
+
     def command(self):
+        serial = []
+        if self.control:
+            # The console stays on stdio (what -nographic gives by default);
+            # the second port, ttyS1 in the guest, is the control socket.
+            serial = ['-serial', 'mon:stdio',
+                      '-chardev', 'socket,id=vpcnet-control,server=on,wait=off,path='
+                      + self.control_path(),
+                      '-serial', 'chardev:vpcnet-control']
         return [self.qemu, '-machine', 'pc', '-accel', 'tcg', '-m', str(self.memory),
-                '-nographic', '-no-reboot', '-vga', 'none'] + firmware_args() + [
+                '-nographic', '-no-reboot', '-vga', 'none'] + firmware_args() + serial + [
                 '-kernel', os.path.join(GUEST_DIR, 'vmlinuz'),
                 '-initrd', os.path.join(GUEST_DIR, 'initrd.img'),
                 '-append', self.kernel_cmdline()] \
@@ -307,27 +351,105 @@ class Guest:
         if self.console:
             self.console.stop()
 
+    def send(self, key, value=''):
+        """Tell the scenario "key value" (read there with host_wait KEY).
+        Needs control=True.  Held back until the guest has opened its end
+        (data sent earlier would be lost when the guest opens the port), so
+        it may be called at any time, from any thread."""
+        line = ('%s %s' % (key, value)).rstrip()
+        if not self.control or '\n' in line or not re.match(r'[\w.-]+$', key):
+            raise ValueError('cannot send %r (control=%r)' % (line, self.control))
+        with self._cond:
+            self._outbox.append(line + '\n')
+            if self._channel_ready:
+                self._flush_outbox()
+
+    def _flush_outbox(self):
+        """Write the queued lines (with self._cond held)."""
+        if self._control_sock is None:
+            self._control_sock = socket.socket(socket.AF_UNIX)
+            self._control_sock.settimeout(10)
+            self._control_sock.connect(self.control_path())
+        while self._outbox:
+            self._control_sock.sendall(self._outbox.pop(0).encode())
+
+    def _on_line(self, line, done):
+        if self.on_line:
+            self.on_line(line)
+        m = RESULT_LINE.search(line)
+        if m:
+            with self._cond:
+                self.values[m.group(1)] = m.group(2).strip()
+                self._cond.notify_all()
+            return False
+        if self.control and CHANNEL_LINE.search(line):
+            with self._cond:
+                self._channel_ready = True
+                try:
+                    self._flush_outbox()
+                except OSError as e:
+                    self.console.lines.append('# harness: control port: %s' % e)
+            return False
+        m = DONE_LINE.search(line)
+        if m and not done:
+            done.append(int(m.group(1)))
+            return True
+        return False
+
     def run(self):
         ensure_images()
-        values = {}
         done = []
+        with self._cond:
+            self.values = {}
+            self.finished = False
+        self.console = Console(self.command(), log_path_for(self.name), self.timeout,
+                               env=self.env)
+        try:
+            self.console.run(lambda line: self._on_line(line, done))
+        finally:
+            with self._cond:
+                if self._control_sock is not None:
+                    self._control_sock.close()
+                    self._control_sock = None
+                self._channel_ready = False
+                self.finished = True
+                self._cond.notify_all()
+            if self._control_dir is not None:
+                shutil.rmtree(self._control_dir, ignore_errors=True)
+                self._control_dir = None
+        return Result(self.console, dict(self.values), done[0] if done else None)
 
-        def on_line(line):
-            if self.on_line:
-                self.on_line(line)
-            m = RESULT_LINE.search(line)
-            if m:
-                values[m.group(1)] = m.group(2).strip()
-                return False
-            m = DONE_LINE.search(line)
-            if m and not done:
-                done.append(int(m.group(1)))
-                return True
-            return False
+    def start(self):
+        """Boot in a background thread; join() returns the Result."""
+        ensure_images()     # here, so that guests started together share one check
 
-        self.console = Console(self.command(), log_path_for(self.name), self.timeout)
-        self.console.run(on_line)
-        return Result(self.console, values, done[0] if done else None)
+        def body():
+            self._result = self.run()
+
+        self._thread = threading.Thread(target=body, name='guest-' + self.name, daemon=True)
+        self._thread.start()
+        return self
+
+    def join(self, timeout=None):
+        """Wait for a start()ed guest to end; its Result.  With a timeout,
+        stop the guest if it has not ended by then."""
+        self._thread.join(timeout)
+        if self._thread.is_alive():
+            self.stop()
+            self._thread.join()
+        return self._result
+
+    def wait_result(self, key, timeout):
+        """Wait until the running guest reports KEY; its value, or None when
+        the timeout passes or the guest ends first."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while key not in self.values:
+                left = deadline - time.monotonic()
+                if self.finished or left <= 0:
+                    return None
+                self._cond.wait(left)
+            return self.values[key]
 
 
 class _ReportHandler(http.server.BaseHTTPRequestHandler):

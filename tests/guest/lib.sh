@@ -142,3 +142,52 @@ ping_check() {
     result "${prefix}ping" fail
     return 1
 }
+
+# arp_check IFACE TARGET COUNT [PREFIX]: send COUNT ARP requests for
+# TARGET out of IFACE, report PREFIX"arp.received" (the replies);
+# succeed when one came.
+arp_check() {
+    local out received
+    out=$(arping -I "$1" -c "$3" -w $(($3 + 1)) "$2" 2>&1)
+    echo "$out" >"$VPCNET_CONSOLE"
+    received=$(echo "$out" | sed -n 's/^Received \([0-9]*\) response.*/\1/p')
+    result "${4:-}arp.received" "${received:-0}"
+    [ "${received:-0}" -gt 0 ]
+}
+
+# Host control channel (a Guest run with control=True): the host writes
+# "KEY VALUE" lines to the guest's second serial port, ttyS1.
+VPCNET_CONTROL=${VPCNET_CONTROL:-/dev/ttyS1}
+
+# host_channel_open: open the control port on fd 8 and tell the host,
+# which holds its messages until then (the port drops what arrives
+# before it is opened).  Call once, in the scenario's own shell.
+host_channel_open() {
+    exec 8<>"$VPCNET_CONTROL" || return 1
+    stty -F "$VPCNET_CONTROL" -echo -icrnl 2>/dev/null
+    echo "VPCNET-CHANNEL ready" >"$VPCNET_CONSOLE"
+}
+
+# host_wait KEY [SECONDS]: wait (default 60 s) for the host to send KEY;
+# print its value.  Lines for other keys are kept for their own host_wait.
+host_wait() {
+    local key="$1" end line k now
+    [ -e /proc/self/fd/8 ] || { log "host_wait: no control channel"; return 1; }
+    end=$(($(cut -d. -f1 /proc/uptime) + ${2:-60}))
+    log "waiting for the host: $key"
+    while [ ! -f "$VPCNET_RUN/host.$key" ]; do
+        now=$(cut -d. -f1 /proc/uptime)
+        [ "$now" -lt "$end" ] || return 1
+        # shellcheck disable=SC3045 # busybox ash has read -t
+        IFS= read -r -t $((end - now)) line <&8 || continue
+        k=${line%% *}
+        [ -n "$k" ] || continue
+        if [ "$k" = "$line" ]; then
+            printf '\n' >"$VPCNET_RUN/host.$k"
+        else
+            printf '%s\n' "${line#* }" >"$VPCNET_RUN/host.$k"
+        fi
+    done
+    cat "$VPCNET_RUN/host.$key"
+    rm -f "$VPCNET_RUN/host.$key"
+}
