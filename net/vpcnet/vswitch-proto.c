@@ -138,6 +138,165 @@ bool vsw_refused_decode(const uint8_t *payload, size_t len, VswReply *reply)
     return true;
 }
 
+/*
+ * FRAMES payload: records of a little-endian 16-bit frame length and the
+ * frame, back to back, at least one, VSW_PAYLOAD_MAX bytes at most.
+ */
+int vsw_frames_next(const uint8_t *payload, size_t len, size_t *offset,
+                    const uint8_t **frame, size_t *frame_len)
+{
+    size_t off = *offset;
+    size_t n;
+
+    *frame_len = 0;
+    if (len > VSW_PAYLOAD_MAX) {
+        return VSW_FRAMES_TOO_BIG;
+    }
+    if (off > len) {
+        return VSW_FRAMES_BAD_OFFSET;
+    }
+    if (off == len) {
+        return off ? 0 : VSW_FRAMES_EMPTY;
+    }
+    if (len - off < VSW_FRAMES_PREFIX_LEN) {
+        return VSW_FRAMES_TRAILING_BYTE;
+    }
+    n = get_le16(payload + off);
+    *frame_len = n;
+    if (n == 0) {
+        return VSW_FRAMES_ZERO_LENGTH;
+    }
+    if (n < VSW_FRAME_MIN) {
+        return VSW_FRAMES_RUNT;
+    }
+    if (n > VSW_FRAME_MAX) {
+        return VSW_FRAMES_GIANT;
+    }
+    if (n > len - off - VSW_FRAMES_PREFIX_LEN) {
+        return VSW_FRAMES_TRUNCATED;
+    }
+    *frame = payload + off + VSW_FRAMES_PREFIX_LEN;
+    *offset = off + VSW_FRAMES_PREFIX_LEN + n;
+    return 1;
+}
+
+const char *vsw_frames_strerror(int err)
+{
+    switch (err) {
+    case VSW_FRAMES_EMPTY:
+        return "no record";
+    case VSW_FRAMES_TOO_BIG:
+        return "payload over 65535 bytes";
+    case VSW_FRAMES_TRAILING_BYTE:
+        return "a trailing byte after the last record";
+    case VSW_FRAMES_ZERO_LENGTH:
+        return "a record of length 0";
+    case VSW_FRAMES_RUNT:
+        return "a record shorter than an Ethernet header";
+    case VSW_FRAMES_GIANT:
+        return "a record longer than the largest frame";
+    case VSW_FRAMES_TRUNCATED:
+        return "a record running past the end of the payload";
+    case VSW_FRAMES_BAD_OFFSET:
+        return "an offset past the end of the payload";
+    default:
+        return err >= 0 ? "no error" : "unknown error";
+    }
+}
+
+void vsw_frames_prefix_put(uint8_t prefix[VSW_FRAMES_PREFIX_LEN],
+                           uint16_t frame_len)
+{
+    put_le16(prefix, frame_len);
+}
+
+uint8_t *vsw_frames_reserve(uint8_t *payload, size_t size, size_t *len,
+                            size_t frame_len)
+{
+    size_t used = *len;
+    size_t end;
+
+    if (frame_len < VSW_FRAME_MIN || frame_len > VSW_FRAME_MAX) {
+        return NULL;
+    }
+    if (size > VSW_PAYLOAD_MAX) {
+        size = VSW_PAYLOAD_MAX;
+    }
+    end = used + VSW_FRAMES_PREFIX_LEN + frame_len;
+    if (used > size || end > size) {
+        return NULL;
+    }
+    put_le16(payload + used, frame_len);
+    *len = end;
+    return payload + used + VSW_FRAMES_PREFIX_LEN;
+}
+
+bool vsw_frames_append(uint8_t *payload, size_t size, size_t *len,
+                       const void *frame, size_t frame_len)
+{
+    uint8_t *dst = vsw_frames_reserve(payload, size, len, frame_len);
+
+    if (!dst) {
+        return false;
+    }
+    memcpy(dst, frame, frame_len);
+    return true;
+}
+
+void vsw_frames_iov_init(VswFramesIov *m, uint8_t hdr[VSW_HDR_LEN],
+                         struct iovec *iov, size_t iov_max,
+                         uint8_t (*prefix)[VSW_FRAMES_PREFIX_LEN],
+                         size_t prefix_max)
+{
+    m->hdr = hdr;
+    m->iov = iov;
+    m->iov_max = iov_max;
+    m->prefix = prefix;
+    m->prefix_max = prefix_max;
+    m->iovcnt = 0;
+    m->frames = 0;
+    m->payload_len = 0;
+    if (iov_max) {
+        iov[0].iov_base = hdr;
+        iov[0].iov_len = VSW_HDR_LEN;
+        m->iovcnt = 1;
+    }
+}
+
+int vsw_frames_iov_add(VswFramesIov *m, const uint8_t *frame,
+                       size_t frame_len)
+{
+    uint8_t *prefix;
+
+    if (frame_len < VSW_FRAME_MIN) {
+        return VSW_FRAMES_RUNT;
+    }
+    if (frame_len > VSW_FRAME_MAX) {
+        return VSW_FRAMES_GIANT;
+    }
+    if (m->iovcnt == 0 || m->iov_max - m->iovcnt < 2 ||
+        m->frames >= m->prefix_max ||
+        VSW_PAYLOAD_MAX - m->payload_len <
+        VSW_FRAMES_PREFIX_LEN + frame_len) {
+        return 0;
+    }
+    prefix = m->prefix[m->frames];
+    put_le16(prefix, frame_len);
+    m->iov[m->iovcnt].iov_base = prefix;
+    m->iov[m->iovcnt].iov_len = VSW_FRAMES_PREFIX_LEN;
+    m->iov[m->iovcnt + 1].iov_base = (void *)frame;
+    m->iov[m->iovcnt + 1].iov_len = frame_len;
+    m->iovcnt += 2;
+    m->frames++;
+    m->payload_len += VSW_FRAMES_PREFIX_LEN + frame_len;
+    return 1;
+}
+
+void vsw_frames_iov_finish(VswFramesIov *m)
+{
+    vsw_header_put(m->hdr, VSW_MSG_FRAMES, m->payload_len);
+}
+
 const char *vsw_status_name(unsigned status)
 {
     switch (status) {

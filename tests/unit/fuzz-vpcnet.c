@@ -201,6 +201,67 @@ static void run_switch(const uint8_t *frame, size_t len, uint64_t now)
     }
 }
 
+/*
+ * A FRAMES payload, record by record, as the daemon and -netdev internal
+ * read it: every frame must lie inside the payload and within the frame
+ * limits, the offset must only move forward, and the frames, encoded
+ * again (into a buffer and as iovecs), must give back the payload up to
+ * where the decoder stopped.
+ */
+static void run_frames(const uint8_t *payload, size_t len)
+{
+    static uint8_t again[VSW_PAYLOAD_MAX];
+    static uint8_t prefix[VSW_FRAMES_MAX_RECORDS][VSW_FRAMES_PREFIX_LEN];
+    static struct iovec iov[1 + 2 * VSW_FRAMES_MAX_RECORDS];
+    uint8_t hdr[VSW_HDR_LEN];
+    VswFramesIov m;
+    const uint8_t *frame;
+    size_t off = 0, prev = 0, flen, again_len = 0, iov_len = 0;
+    unsigned n = 0;
+    int ret;
+
+    vsw_frames_iov_init(&m, hdr, iov, 1 + 2 * VSW_FRAMES_MAX_RECORDS, prefix,
+                        VSW_FRAMES_MAX_RECORDS);
+    while ((ret = vsw_frames_next(payload, len, &off, &frame, &flen)) > 0) {
+        if (frame < payload || frame + flen > payload + len ||
+            frame != payload + prev + VSW_FRAMES_PREFIX_LEN ||
+            off != prev + VSW_FRAMES_PREFIX_LEN + flen) {
+            fuzz_fail("a FRAMES record outside the payload");
+        }
+        if (flen < VSW_FRAME_MIN || flen > VSW_FRAME_MAX) {
+            fuzz_fail("a FRAMES record of a bad length");
+        }
+        if (!vsw_frames_append(again, sizeof(again), &again_len, frame,
+                               flen) ||
+            vsw_frames_iov_add(&m, frame, flen) != 1) {
+            fuzz_fail("a decoded frame does not encode again");
+        }
+        fz.sink += frame[flen - 1];
+        prev = off;
+        n++;
+    }
+    if (off != prev || (ret == 0 && off != len) ||
+        (ret == VSW_FRAMES_EMPTY && len != 0)) {
+        fuzz_fail("FRAMES decoder stopped in the wrong place");
+    }
+    if (again_len != off || memcmp(again, payload, off) != 0 ||
+        m.payload_len != off) {
+        fuzz_fail("FRAMES encoded again differ");
+    }
+    for (size_t i = 1; i < m.iovcnt; i++) {
+        if (iov_len + m.iov[i].iov_len > off ||
+            memcmp(payload + iov_len, m.iov[i].iov_base,
+                   m.iov[i].iov_len) != 0) {
+            fuzz_fail("FRAMES iovecs differ from the payload");
+        }
+        iov_len += m.iov[i].iov_len;
+    }
+    if (iov_len != off) {
+        fuzz_fail("FRAMES iovecs differ from the payload");
+    }
+    fz.sink += n + strlen(vsw_frames_strerror(ret));
+}
+
 /* The bytes as a port protocol message, decoded as either side would. */
 static void run_proto(const uint8_t *msg, size_t size)
 {
@@ -235,6 +296,7 @@ static void run_proto(const uint8_t *msg, size_t size)
     if (vsw_refused_decode(msg, len, &reply)) {
         fz.sink += reply.status + reply.text_len;
     }
+    run_frames(msg, len);
 }
 
 static void fuzz_cleanup(void)
@@ -636,6 +698,7 @@ static void build_seeds(void)
         "- 169.254.0.18 declined 1700000300 -\n"
         "00:03:ff:00:00:01 169.254.0.20 bound 1700003600 -\n";
     const uint32_t server = 0xa9fe0001, first = 0xa9fe0010;
+    size_t len;
     Seed *seed;
 
     add_dhcp_seed(&(SeedMsg) { .type = VPC_DHCPDISCOVER, .client = 3,
@@ -674,6 +737,19 @@ static void build_seeds(void)
     seed = new_seed();
     memcpy(seed->data, lease_text, strlen(lease_text));
     seed->len = strlen(lease_text);
+    /* A FRAMES message: the ARP request, a runt-sized frame, the ARP. */
+    seed = new_seed();
+    len = 0;
+    if (!vsw_frames_append(seed->data + VSW_HDR_LEN, MAX_INPUT - VSW_HDR_LEN,
+                           &len, arp, sizeof(arp)) ||
+        !vsw_frames_append(seed->data + VSW_HDR_LEN, MAX_INPUT - VSW_HDR_LEN,
+                           &len, arp, VSW_FRAME_MIN) ||
+        !vsw_frames_append(seed->data + VSW_HDR_LEN, MAX_INPUT - VSW_HDR_LEN,
+                           &len, arp, sizeof(arp))) {
+        fuzz_fail("seed does not fit");
+    }
+    vsw_header_put(seed->data, VSW_MSG_FRAMES, len);
+    seed->len = VSW_HDR_LEN + len;
 }
 
 /* xorshift64*: small, seedable, the same everywhere. */
