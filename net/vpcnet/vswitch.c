@@ -9,7 +9,9 @@
  * (so a second daemon for the network bows out), listens on the
  * SOCK_SEQPACKET socket NAME.sock, and speaks the port protocol of
  * docs/devel/vpcnet-vswitch-protocol.rst with every client: HELLO,
- * WELCOME, then Ethernet frames both ways.  Switching (learning, aging,
+ * WELCOME, then Ethernet frames both ways, one per FRAME message or,
+ * on a port that agreed to batching, many per FRAMES message.
+ * Switching (learning, aging,
  * flooding, per-port queues, duplicate MACs) and the DHCP hook are the
  * core of switch.c; this file is its I/O: sockets, an epoll loop,
  * signals, timers, the lease file's place, daemonizing and --list.
@@ -18,18 +20,41 @@
  *   HELLO    accepted; its first message must arrive within
  *            HELLO_TIMEOUT_MS and be a HELLO (it joins, or is told why
  *            not) or a LIST request;
- *   JOINED   a port of the switch: frames are read in batches of up to
- *            RX_BATCH (recvmmsg) and switched at once;
+ *   JOINED   a port of the switch: messages are read in batches of up
+ *            to RX_BATCH (recvmmsg) and their frames switched at once;
  *   LISTING  a --list client, fed its text as the socket takes it.
  * Every message is checked before use: its size against the header, the
- * header against the message type; a message that fails is a protocol
- * error, counted and logged, and the connection is closed.
+ * header against the message type, a FRAME's length against the frame
+ * limits, every record of a FRAMES payload (vsw_frames_next()) against
+ * the payload; a message that fails is a protocol error, counted and
+ * logged, and the connection is closed.  So is FRAMES from a port that
+ * did not ask for batching.  The receive buffers hold RX_BATCH messages
+ * of the largest size, allocated once.
+ *
+ * Batching: a port whose HELLO says VSW_HELLO_BATCH gets a WELCOME with
+ * VSW_WELCOME_BATCH, and from then on may send FRAMES and receives only
+ * FRAMES.  The choice is per port and made on output: a frame from a
+ * batched port to a port without batching goes out as one FRAME
+ * message, and frames of FRAME messages go to a batched port packed.
  *
  * Output: the core queues frames per port and says when a queue stops
- * being empty; after each round of input the daemon writes every such
- * queue with sendmmsg, header and frame as two iovecs, straight from the
- * queue's slots.  A socket that fills up gets EPOLLOUT until its queue
- * drains; meanwhile the core drops what does not fit for that port only.
+ * being empty; the daemon writes every such queue after each round of
+ * input, and also every FLUSH_EVERY frames within a round, so that the
+ * hundreds of frames of a few FRAMES messages do not overflow a queue
+ * of VSW_PORT_QUEUE while its socket has room.  A port without batching
+ * gets one FRAME message per frame, header and frame as two iovecs,
+ * TX_BATCH per sendmmsg.  A batched port gets the whole queue in as few
+ * FRAMES messages as hold it (VSW_PAYLOAD_MAX bytes each), all in one
+ * sendmmsg: per message one iovec for the header, then per frame one for
+ * its length prefix and one for its bytes, straight from the queue's
+ * slots, with headers and prefixes in small static arrays.  Frames leave
+ * the queue only with the message that carried them: a message the
+ * socket did not take keeps its frames queued.  A socket that fills up
+ * gets EPOLLOUT until its queue drains; meanwhile the core drops what
+ * does not fit for that port only.  Port sockets ask for PORT_SOCK_BUF
+ * of send and receive buffer, so that a receiver's short stall is
+ * absorbed there rather than dropped.  Nothing is allocated per frame
+ * or per message.
  *
  * Time: the loop reads the monotonic clock (aging, timeouts) and the
  * wall clock (DHCP leases) once per wake-up.  The daemon exits when no
@@ -70,7 +95,11 @@
 
 #define RX_BATCH            32      /* messages per recvmmsg */
 #define TX_BATCH            64      /* messages per sendmmsg */
-#define RX_MSG_MAX          (VSW_HDR_LEN + VSW_FRAME_MAX)
+#define RX_MSG_MAX          VSW_MSG_MAX
+/* Frames switched between two flushes of the output queues. */
+#define FLUSH_EVERY         (VSW_PORT_QUEUE / 2)
+/* SO_SNDBUF and SO_RCVBUF of a port (the kernel caps them). */
+#define PORT_SOCK_BUF       (1 << 20)
 #define MAX_HELLO           16      /* connections not joined yet */
 #define MAX_CONNS           (VSW_MAX_PORTS + MAX_HELLO)
 #define MAX_EVENTS          64
@@ -96,6 +125,7 @@ typedef enum ConnState {
  * @state: see the theory of operation.
  * @port: the switch port, while JOINED.
  * @port_id: the port's id, kept for log lines after it is gone.
+ * @batch: the port agreed to FRAMES messages (VSW_WELCOME_BATCH).
  * @label: the client's name for the port (printable, NUL-terminated).
  * @deadline_ms: HELLO and LISTING must be done by then (monotonic).
  * @dead: closed at the end of this loop iteration.
@@ -111,6 +141,7 @@ typedef struct Conn {
     ConnState state;
     VswPort *port;
     uint32_t port_id;
+    bool batch;
     char label[VSW_LABEL_MAX + 1];
     int64_t deadline_ms;
     bool dead;
@@ -161,6 +192,7 @@ typedef struct Options {
  * @n_hello: of them, in state HELLO.
  * @flush_list: connections whose queue went non-empty this round.
  * @n_flush: how many.
+ * @since_flush: frames switched since the flush list was last written.
  * @now_ms: monotonic milliseconds, read once per wake-up.
  * @start_ms: @now_ms at startup.
  * @idle_since_ms: when @n_conns last dropped to 0.
@@ -188,6 +220,7 @@ typedef struct Daemon {
     unsigned n_hello;
     Conn *flush_list[MAX_CONNS];
     unsigned n_flush;
+    unsigned since_flush;
     int64_t now_ms;
     int64_t start_ms;
     int64_t idle_since_ms;
@@ -607,12 +640,21 @@ static void on_log(void *opaque, const char *msg)
     logmsg("%s", msg);
 }
 
+/* A send to @c failed for good with @err: close it. */
+static void conn_send_failed(Daemon *d, Conn *c, int err)
+{
+    if (err != EPIPE && err != ECONNRESET) {
+        logmsg("port %" PRIu32 " (%s): send: %s", c->port_id, c->label,
+               strerror(err));
+    }
+    conn_kill(d, c);
+}
+
 /*
- * Write what waits in @c's queue, TX_BATCH messages per sendmmsg.  Stops
- * when the socket is full, and leaves EPOLLOUT armed exactly while
- * something is left.
+ * Write what waits in the queue of a port without batching: one FRAME
+ * message per frame, TX_BATCH messages per sendmmsg.
  */
-static void conn_flush(Daemon *d, Conn *c)
+static void conn_flush_frame(Daemon *d, Conn *c)
 {
     static uint8_t hdr[TX_BATCH][VSW_HDR_LEN];
     static struct iovec iov[TX_BATCH][2];
@@ -650,11 +692,7 @@ static void conn_flush(Daemon *d, Conn *c)
                 vsw_port_pop(c->port, 1, false);
                 continue;
             }
-            if (errno != EPIPE && errno != ECONNRESET) {
-                logmsg("port %" PRIu32 " (%s): send: %s", c->port_id,
-                       c->label, strerror(errno));
-            }
-            conn_kill(d, c);
+            conn_send_failed(d, c, errno);
             return;
         }
         vsw_port_pop(c->port, sent, true);
@@ -662,9 +700,125 @@ static void conn_flush(Daemon *d, Conn *c)
             break;
         }
     }
+}
+
+/*
+ * Write what waits in the queue of a batched port: as few FRAMES
+ * messages as hold it, each up to VSW_PAYLOAD_MAX bytes, all of them in
+ * one sendmmsg.  The iovecs point straight into the queue's slots; only
+ * the headers and length prefixes live here.  A message either goes
+ * whole or not at all (SOCK_SEQPACKET), so the frames of the messages
+ * that did not go stay queued for the next try.
+ */
+static void conn_flush_frames(Daemon *d, Conn *c)
+{
+    static uint8_t hdr[TX_BATCH][VSW_HDR_LEN];
+    static uint8_t prefix[VSW_PORT_QUEUE][VSW_FRAMES_PREFIX_LEN];
+    static struct iovec iov[TX_BATCH + 2 * VSW_PORT_QUEUE];
+    static struct mmsghdr mmsg[TX_BATCH];
+    static unsigned msg_frames[TX_BATCH];
+    VswFramesIov m;
+    const uint8_t *frame;
+    size_t len, iov_used, iov_room;
+    unsigned q, f, n, i, popped;
+    int sent, added;
+
+    while (c->port && (q = vsw_port_queue_len(c->port)) > 0) {
+        f = 0;
+        n = 0;
+        iov_used = 0;
+        while (f < q && n < TX_BATCH) {
+            iov_room = sizeof(iov) / sizeof(iov[0]) - iov_used;
+            vsw_frames_iov_init(&m, hdr[n], &iov[iov_used],
+                                iov_room < IOV_MAX ? iov_room : IOV_MAX,
+                                &prefix[f], VSW_PORT_QUEUE - f);
+            added = 1;
+            while (f < q && vsw_port_peek(c->port, f, &frame, &len)) {
+                added = vsw_frames_iov_add(&m, frame, len);
+                if (added <= 0) {
+                    break;
+                }
+                f++;
+            }
+            if (m.frames) {
+                vsw_frames_iov_finish(&m);
+                memset(&mmsg[n], 0, sizeof(mmsg[n]));
+                mmsg[n].msg_hdr.msg_iov = m.iov;
+                mmsg[n].msg_hdr.msg_iovlen = m.iovcnt;
+                msg_frames[n] = m.frames;
+                iov_used += m.iovcnt;
+                n++;
+            }
+            /* A full message (0) goes on to the next one. */
+            if (added < 0 || !m.frames) {
+                break;
+            }
+        }
+        if (!n) {
+            /*
+             * The oldest frame has a length no message may carry; the
+             * core never queues one, but do not spin on it.
+             */
+            vsw_port_pop(c->port, 1, false);
+            continue;
+        }
+        sent = sendmmsg(c->fd, mmsg, n, MSG_DONTWAIT | MSG_NOSIGNAL);
+        if (sent < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            if (errno == EAGAIN || errno == EWOULDBLOCK) {
+                break;
+            }
+            if (errno == EMSGSIZE || errno == ENOBUFS) {
+                /* This one message cannot go; the next ones may. */
+                vsw_port_pop(c->port, msg_frames[0], false);
+                continue;
+            }
+            conn_send_failed(d, c, errno);
+            return;
+        }
+        for (i = 0, popped = 0; i < (unsigned)sent; i++) {
+            popped += msg_frames[i];
+        }
+        vsw_port_pop(c->port, popped, true);
+        if ((unsigned)sent < n) {
+            break;
+        }
+    }
+}
+
+/*
+ * Write what waits in @c's queue.  Stops when the socket is full, and
+ * leaves EPOLLOUT armed exactly while something is left.
+ */
+static void conn_flush(Daemon *d, Conn *c)
+{
+    if (c->batch) {
+        conn_flush_frames(d, c);
+    } else {
+        conn_flush_frame(d, c);
+    }
     if (c->port) {
         conn_set_epollout(d, c, vsw_port_queue_len(c->port) > 0);
     }
+}
+
+/* Write every queue that went non-empty since the last time. */
+static void flush_all(Daemon *d)
+{
+    unsigned i;
+
+    for (i = 0; i < d->n_flush; i++) {
+        Conn *c = d->flush_list[i];
+
+        c->flush = false;
+        if (!c->dead) {
+            conn_flush(d, c);
+        }
+    }
+    d->n_flush = 0;
+    d->since_flush = 0;
 }
 
 /* Network full and duplicate MAC refusals name the network's settings. */
@@ -696,6 +850,19 @@ static bool hello_config_differs(const Daemon *d, uint16_t flags,
     }
     return (start ? start : def.range_start) != d->dhcp_cfg.range_start ||
            (end ? end : def.range_end) != d->dhcp_cfg.range_end;
+}
+
+/*
+ * Room for a burst in the port's socket: a receiver that stalls for a
+ * moment should not make the daemon drop.  The kernel caps the sizes
+ * (net.core.wmem_max, rmem_max); what it grants is good enough.
+ */
+static void set_port_buffers(int fd)
+{
+    int size = PORT_SOCK_BUF;
+
+    setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
 }
 
 /* A HELLO: join, or say why not. */
@@ -733,7 +900,9 @@ static void handle_hello(Daemon *d, Conn *c, const uint8_t *p, size_t len)
     }
     c->port_id = vsw_port_id(c->port);
     c->state = CONN_JOINED;
+    c->batch = hello.flags & VSW_HELLO_BATCH;
     d->n_hello--;
+    set_port_buffers(c->fd);
 
     differs = hello_config_differs(d, hello.flags, hello.dhcp_start,
                                    hello.dhcp_end);
@@ -745,10 +914,12 @@ static void handle_hello(Daemon *d, Conn *c, const uint8_t *p, size_t len)
         snprintf(text, sizeof(text), "joined network %s (%s)",
                  d->opt.network, config);
     }
-    logmsg("port %" PRIu32 " (%s) joined%s", c->port_id, c->label,
+    logmsg("port %" PRIu32 " (%s) joined%s%s", c->port_id, c->label,
+           c->batch ? ", batched" : "",
            differs ? "; it asked for other settings" : "");
     if (send_welcome(c->fd, VSW_STATUS_JOINED,
-                     differs ? VSW_WELCOME_CONFIG_DIFFERS : 0, c->port_id,
+                     (differs ? VSW_WELCOME_CONFIG_DIFFERS : 0) |
+                     (c->batch ? VSW_WELCOME_BATCH : 0), c->port_id,
                      text) < 0) {
         conn_kill(d, c);
     }
@@ -802,9 +973,10 @@ static char *list_text(Daemon *d, size_t *len)
             snprintf(mac, sizeof(mac), "-");
         }
         fprintf(f, "  %-5" PRIu32 "  %-32s  %-17s  %10" PRIu64 "  %10"
-                PRIu64 "  %8" PRIu64 "%s\n", vsw_port_id(p),
+                PRIu64 "  %8" PRIu64 "%s%s\n", vsw_port_id(p),
                 vsw_port_label(p), mac, ps->rx_frames, ps->tx_frames,
                 ps->queue_drops + ps->tx_errors,
+                ((Conn *)vsw_port_handle(p))->batch ? "  batched" : "",
                 ps->dup_warned ? "  duplicate MAC" : "");
     }
     if (d->dhcp) {
@@ -925,15 +1097,70 @@ static void conn_read_hello(Daemon *d, Conn *c)
     }
 }
 
-/* A joined port: read a batch of frames and switch them. */
-static void conn_read_frames(Daemon *d, Conn *c)
+/*
+ * Switch one frame from @c.  Returns false when the port was thrown
+ * out for a duplicate MAC.  Every FLUSH_EVERY frames the output queues
+ * are written, so that a long run of frames from FRAMES messages does
+ * not overflow them while their sockets have room.
+ */
+static bool conn_input(Daemon *d, Conn *c, const uint8_t *frame, size_t len)
 {
-    static struct mmsghdr mmsg[RX_BATCH];
-    static struct iovec iov[RX_BATCH];
     char text[TEXT_MAX];
     char mac[18];
     uint8_t addr[6];
     VswPort *owner;
+
+    if (vsw_input(d->sw, c->port, frame, len) == VSW_INPUT_DUP_REFUSED) {
+        vsw_port_mac(c->port, addr);
+        format_mac(addr, mac);
+        owner = vsw_lookup(d->sw, addr);
+        snprintf(text, sizeof(text), "MAC %s is in use on port %" PRIu32
+                 " (%s) of network %s", mac,
+                 owner ? vsw_port_id(owner) : 0,
+                 owner ? vsw_port_label(owner) : "?", d->opt.network);
+        send_refused(c->fd, VSW_STATUS_DUP_MAC, text);
+        conn_kill(d, c);
+        return false;
+    }
+    if (++d->since_flush >= FLUSH_EVERY) {
+        flush_all(d);
+    }
+    return true;
+}
+
+/*
+ * The frames of a FRAMES message from @c, in order.  A malformed record
+ * is a protocol error; the frames before it have been switched.
+ */
+static void conn_input_frames(Daemon *d, Conn *c, const uint8_t *p,
+                              size_t len)
+{
+    const uint8_t *frame;
+    size_t off = 0, frame_len;
+    int ret;
+
+    if (!c->batch) {
+        protocol_error(d, c, "FRAMES message, but batching was not "
+                       "agreed");
+        return;
+    }
+    while ((ret = vsw_frames_next(p, len, &off, &frame, &frame_len)) > 0) {
+        if (!conn_input(d, c, frame, frame_len) || c->dead) {
+            return;
+        }
+    }
+    if (ret < 0) {
+        protocol_error(d, c, "malformed FRAMES message of %zu bytes: %s "
+                       "(record at offset %zu, length %zu)", len,
+                       vsw_frames_strerror(ret), off, frame_len);
+    }
+}
+
+/* A joined port: read a batch of messages and switch their frames. */
+static void conn_read_frames(Daemon *d, Conn *c)
+{
+    static struct mmsghdr mmsg[RX_BATCH];
+    static struct iovec iov[RX_BATCH];
     int n, i, type;
 
     for (i = 0; i < RX_BATCH; i++) {
@@ -964,26 +1191,20 @@ static void conn_read_frames(Daemon *d, Conn *c)
         if (type < 0) {
             break;
         }
+        len -= VSW_HDR_LEN;
+        if (type == VSW_MSG_FRAMES) {
+            conn_input_frames(d, c, m + VSW_HDR_LEN, len);
+            continue;
+        }
         if (type != VSW_MSG_FRAME) {
             protocol_error(d, c, "unexpected message type %d", type);
             break;
         }
-        len -= VSW_HDR_LEN;
-        if (len < VSW_FRAME_MIN) {
+        if (len < VSW_FRAME_MIN || len > VSW_FRAME_MAX) {
             protocol_error(d, c, "frame of %zu bytes", len);
             break;
         }
-        if (vsw_input(d->sw, c->port, m + VSW_HDR_LEN, len) ==
-            VSW_INPUT_DUP_REFUSED) {
-            vsw_port_mac(c->port, addr);
-            format_mac(addr, mac);
-            owner = vsw_lookup(d->sw, addr);
-            snprintf(text, sizeof(text), "MAC %s is in use on port %" PRIu32
-                     " (%s) of network %s", mac,
-                     owner ? vsw_port_id(owner) : 0,
-                     owner ? vsw_port_label(owner) : "?", d->opt.network);
-            send_refused(c->fd, VSW_STATUS_DUP_MAC, text);
-            conn_kill(d, c);
+        if (!conn_input(d, c, m + VSW_HDR_LEN, len)) {
             break;
         }
     }
@@ -1149,15 +1370,7 @@ static void run(Daemon *d)
                 }
             }
         }
-        for (i = 0; i < d->n_flush; i++) {
-            Conn *c = d->flush_list[i];
-
-            c->flush = false;
-            if (!c->dead) {
-                conn_flush(d, c);
-            }
-        }
-        d->n_flush = 0;
+        flush_all(d);
         check_timeouts(d);
         for (i = 0; i < d->n_conns;) {
             if (d->conns[i]->dead) {

@@ -3,8 +3,9 @@
 #
 # Drive qemu-vswitch over its socket the way QEMU does: start it on a
 # private XDG_RUNTIME_DIR, join ports with HELLO, send and receive
-# frames, talk DHCP to it, and check its files, lock, --list, idle exit
-# and the leases it keeps across a restart.  Prints TAP.
+# frames (one per FRAME message, or batched in FRAMES messages), talk
+# DHCP to it, and check its files, lock, --list, idle exit and the
+# leases it keeps across a restart.  Prints TAP.
 #
 #   test-vswitch-daemon.py PATH-TO-qemu-vswitch
 
@@ -20,8 +21,9 @@ import sys
 import tempfile
 import time
 
-FRAME, HELLO, WELCOME, REFUSED, LIST = 0, 1, 2, 3, 16
-DHCP_OFF, DUP_WARN = 1 << 0, 1 << 1
+FRAME, HELLO, WELCOME, REFUSED, FRAMES, LIST = 0, 1, 2, 3, 4, 16
+DHCP_OFF, DUP_WARN, BATCH = 1 << 0, 1 << 1, 1 << 2
+WELCOME_BATCH = 1 << 1
 BCAST = b'\xff' * 6
 RANGE = ('169.254.0.16', '169.254.10.254')
 QUIET = 0.3         # seconds of silence that count as "nothing came"
@@ -55,6 +57,27 @@ def ip2int(a):
 
 def msg(mtype, payload=b''):
     return struct.pack('<BBH', mtype, 0, len(payload)) + payload
+
+
+def records(frames):
+    """A FRAMES payload: each frame behind its little-endian length."""
+    return b''.join(struct.pack('<H', len(f)) + f for f in frames)
+
+
+def unpack_frames(payload):
+    """The frames of a FRAMES payload; raises ValueError if malformed."""
+    out, off = [], 0
+    while off < len(payload):
+        if len(payload) - off < 2:
+            raise ValueError('trailing byte')
+        n = struct.unpack_from('<H', payload, off)[0]
+        if not 14 <= n <= 9018 or off + 2 + n > len(payload):
+            raise ValueError('bad record at %d: %d' % (off, n))
+        out.append(payload[off + 2:off + 2 + n])
+        off += 2 + n
+    if not out:
+        raise ValueError('no record')
+    return out
 
 
 def sock_path(net):
@@ -140,15 +163,25 @@ class Client:
     def send(self, frame):
         self.s.send(msg(FRAME, frame))
 
+    def send_frames(self, frames):
+        """Send @frames in one FRAMES message."""
+        self.s.send(msg(FRAMES, records(frames)))
+
     def frames(self, quiet=QUIET):
         """Every frame that arrives until @quiet seconds pass without one."""
+        return [f for _, f in self.typed_frames(quiet)]
+
+    def typed_frames(self, quiet=QUIET):
+        """Like frames(), as (message type, frame), FRAMES unpacked."""
         out = []
         while True:
             m = self.recv(quiet)
             if m is None or m == 'eof':
                 return out
             if m[0] == FRAME:
-                out.append(m[1])
+                out.append((FRAME, m[1]))
+            elif m[0] == FRAMES:
+                out += [(FRAMES, f) for f in unpack_frames(m[1])]
 
     def close(self):
         self.s.close()
@@ -346,6 +379,111 @@ def test_switching():
        'SIGTERM: clean exit, socket removed', rc)
 
 
+def protocol_errors(net):
+    """The daemon's count of protocol errors, from --list."""
+    rc, out = run_list(net)
+    for line in out.splitlines():
+        if 'protocol errors' in line:
+            return int(line.rsplit(' ', 1)[1])
+    return None
+
+
+def test_batching():
+    d = start('batch')
+    a = Client('batch', 'batch-a', flags=BATCH)
+    b = Client('batch', 'batch-b', flags=BATCH | DUP_WARN)
+    p = Client('batch', 'plain-p')
+    sts = [x.status() for x in (a, b, p)]
+    ok(all(s and s[0] == 0 for s in sts) and sts[0][1] == WELCOME_BATCH and
+       sts[1][1] == WELCOME_BATCH and sts[2][1] == 0,
+       'WELCOME carries BATCH for the clients that asked, only them', sts)
+
+    # Batched to plain: one FRAME per frame, in order; batched to
+    # batched: FRAMES.
+    bc = [eth(BCAST, mac(0x21), b'bc%d' % i) for i in range(3)]
+    a.send_frames(bc)
+    fp, fb, fa = p.typed_frames(), b.typed_frames(), a.typed_frames()
+    ok(fp == [(FRAME, f) for f in bc],
+       'a FRAMES broadcast from a batched port reaches a plain port as '
+       'FRAME messages, in order', fp)
+    ok(fb == [(FRAMES, f) for f in bc] and not fa,
+       'and a batched port as FRAMES, not the sender', (fb, fa))
+
+    # Plain to batched: FRAMES.
+    pf = eth(BCAST, mac(0x23), b'plain')
+    p.send(pf)
+    fa, fb, fp = a.typed_frames(), b.typed_frames(), p.typed_frames()
+    ok(fa == [(FRAMES, pf)] and fb == [(FRAMES, pf)] and not fp,
+       'a FRAME from a plain port reaches batched ports as FRAMES', (fa, fb))
+
+    # B is learned; then a batch of many small frames from A to B.
+    b.send_frames([eth(mac(0x21), mac(0x22), b'learn')])
+    ok(len(a.frames()) == 1, 'batched unicast to a learned batched port')
+    big = [eth(mac(0x22), mac(0x21), struct.pack('!I', i)) for i in range(900)]
+    a.send_frames(big)
+    got = b.typed_frames()
+    ok([f for _, f in got] == big and all(t == FRAMES for t, _ in got),
+       'a FRAMES of 900 small frames arrives complete and in order',
+       '%d frames, first bad at %s' % (len(got), next(
+           (i for i, (g, f) in enumerate(zip(got, big)) if g[1] != f), None)))
+    ok(not p.frames(), 'and goes to nobody else')
+
+    # Many small frames to the plain port, in two FRAMES messages.
+    few = [eth(mac(0x23), mac(0x21), struct.pack('!I', i)) for i in range(200)]
+    a.send_frames(few[:150])
+    a.send_frames(few[150:])
+    got = p.typed_frames()
+    ok(got == [(FRAME, f) for f in few],
+       '200 frames batched to a plain port arrive as 200 FRAMEs, in order',
+       len(got))
+
+    rc, out = run_list('batch')
+    ok(rc == 0 and any('batch-a' in line and 'batched' in line
+                       for line in out.splitlines()) and
+       not any('plain-p' in line and 'batched' in line
+               for line in out.splitlines()),
+       '--list marks the batched ports', out)
+
+    # Malformed FRAMES: that connection is closed and counted, no other.
+    cases = [
+        ('a zero-length record', BATCH, msg(FRAMES, b'\0\0')),
+        ('a trailing byte', BATCH,
+         msg(FRAMES, records([eth(BCAST, mac(0x31), b'x')]) + b'\x01')),
+        ('a record of 9019 bytes', BATCH,
+         msg(FRAMES, struct.pack('<H', 9019) + b'\0' * 9019)),
+        ('a record past the end', BATCH,
+         msg(FRAMES, struct.pack('<H', 100) + b'\0' * 60)),
+        ('an empty payload', BATCH, msg(FRAMES)),
+        ('FRAMES without batching agreed', 0,
+         msg(FRAMES, records([eth(BCAST, mac(0x32), b'y')]))),
+    ]
+    for what, flags, data in cases:
+        before = protocol_errors('batch')
+        bad = Client('batch', 'bad', flags=flags | DUP_WARN)
+        bad.s.send(data)
+        closed = bad.recv() == 'eof'
+        bad.close()
+        after = protocol_errors('batch')
+        ok(closed and before is not None and after == before + 1,
+           'FRAMES with %s: that port is closed, one protocol error '
+           'counted' % what, (closed, before, after))
+        # Frames in front of a bad record may have been switched.
+        for x in (a, b, p):
+            x.frames(0.05)
+    log = daemon_log('batch')
+    ok('malformed FRAMES' in log and 'batching was not agreed' in log,
+       'the daemon logs what was wrong', log[-2000:])
+    a.send_frames([eth(mac(0x22), mac(0x21), b'still')])
+    p.send(eth(mac(0x22), mac(0x23), b'here'))
+    got = b.frames()
+    ok(sorted(got) == sorted([eth(mac(0x22), mac(0x21), b'still'),
+                              eth(mac(0x22), mac(0x23), b'here')]),
+       'the other ports still switch', got)
+    for x in (a, b, p):
+        x.close()
+    stop(d)
+
+
 def test_dhcp_off():
     d = start('nodhcp', '--dhcp', 'off')
     a, b, c = (Client('nodhcp', x, flags=DHCP_OFF) for x in 'abc')
@@ -418,6 +556,7 @@ def main():
     try:
         test_usage()
         test_switching()
+        test_batching()
         test_dhcp_off()
         test_idle()
         test_daemonize()
