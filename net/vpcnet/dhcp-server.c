@@ -1561,6 +1561,11 @@ void vpc_dhcp_server_free(VpcDhcpServer *s)
     free(s);
 }
 
+uint32_t vpc_dhcp_server_ip(const VpcDhcpServer *s)
+{
+    return s->cfg.server_ip;
+}
+
 const VpcDhcpStats *vpc_dhcp_server_stats(const VpcDhcpServer *s)
 {
     return &s->stats;

@@ -293,6 +293,9 @@ typedef struct VpcDhcpStats {
     uint64_t lease_file_write_errors;
 } VpcDhcpStats;
 
+/* vpc_dhcp_server_ip - the server's own address, host order. */
+uint32_t vpc_dhcp_server_ip(const VpcDhcpServer *s);
+
 /* vpc_dhcp_server_stats - the counters of @s, valid while @s lives. */
 const VpcDhcpStats *vpc_dhcp_server_stats(const VpcDhcpServer *s);
 

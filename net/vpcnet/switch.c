@@ -571,6 +571,43 @@ static bool dhcp_input(VswSwitch *sw, VswPort *port, const uint8_t *frame,
     return true;
 }
 
+/*
+ * Answer an ARP request for the DHCP server's address on @port, the
+ * way the server's own host would.  @frame is a broadcast or to the
+ * server's MAC (a neighbour cache checking its entry).
+ */
+static void arp_answer(VswSwitch *sw, VswPort *port, const uint8_t *frame,
+                       size_t len)
+{
+    uint8_t reply[VPC_ETH_MIN_LEN] = { 0 };
+    uint8_t *arp = reply + VPC_ETH_HLEN;
+    uint32_t server_ip = vpc_dhcp_server_ip(sw->dhcp);
+    VpcEthView eth;
+    VpcArpView req;
+
+    if (vpc_eth_parse(frame, len, &eth) < 0 || eth.has_vlan ||
+        eth.ethertype != VPC_ETHERTYPE_ARP ||
+        vpc_arp_parse(eth.payload, eth.payload_len, &req) < 0 ||
+        req.op != VPC_ARP_OP_REQUEST || req.tpa != server_ip ||
+        vpc_mac_is_multicast(req.sha)) {
+        return;
+    }
+    memcpy(reply, frame + VPC_ETH_ALEN, VPC_ETH_ALEN);
+    memcpy(reply + VPC_ETH_ALEN, sw->dhcp_mac, VPC_ETH_ALEN);
+    vpc_put_be16(reply + 12, VPC_ETHERTYPE_ARP);
+    vpc_put_be16(arp, 1);                           /* Ethernet */
+    vpc_put_be16(arp + 2, VPC_ETHERTYPE_IPV4);
+    arp[4] = VPC_ETH_ALEN;
+    arp[5] = 4;
+    vpc_put_be16(arp + 6, VPC_ARP_OP_REPLY);
+    memcpy(arp + 8, sw->dhcp_mac, VPC_ETH_ALEN);
+    vpc_put_be32(arp + 14, server_ip);
+    memcpy(arp + 18, req.sha, VPC_ETH_ALEN);
+    vpc_put_be32(arp + 24, req.spa);
+    sw->stats.arp_replies++;
+    port_enqueue(sw, port, reply, sizeof(reply));
+}
+
 VswInputResult vsw_input(VswSwitch *sw, VswPort *port, const uint8_t *frame,
                          size_t len)
 {
@@ -600,8 +637,16 @@ VswInputResult vsw_input(VswSwitch *sw, VswPort *port, const uint8_t *frame,
     if (sw->dhcp && dhcp_input(sw, port, frame, len)) {
         return VSW_INPUT_OK;
     }
+    if (sw->dhcp && mac_equal(dst, sw->dhcp_mac)) {
+        /* The server's MAC lives in the switch: nothing goes further. */
+        arp_answer(sw, port, frame, len);
+        return VSW_INPUT_OK;
+    }
 
     if (vpc_mac_is_multicast(dst)) {
+        if (sw->dhcp && vpc_mac_is_broadcast(dst)) {
+            arp_answer(sw, port, frame, len);
+        }
         flood(sw, port, frame, len);
         return VSW_INPUT_OK;
     }

@@ -44,7 +44,10 @@
  * vpc_dhcp_server_input().  What the server answers or swallows is
  * consumed; a unicast reply goes to the ingress port, a broadcast reply
  * to every port (the client is among them).  Without a server, DHCP
- * frames are switched like any other.
+ * frames are switched like any other.  The switch also answers ARP
+ * requests for the server's address with the server's MAC, since clients
+ * renew, release and inform by unicast (RFC 2131 4.4.5); the request is
+ * still flooded, as on a wire.
  *
  * Invariants:
  *   - a frame never goes back out of the port it came in on;
@@ -162,6 +165,7 @@ typedef struct VswPortStats {
  * @dup_warned: ports let in with a duplicate address (VSW_PORT_DUP_WARN).
  * @dhcp_consumed: frames the DHCP server took.
  * @dhcp_replies: replies it sent.
+ * @arp_replies: ARP requests for the server's address answered.
  * @ports_added: ports added since creation.
  */
 typedef struct VswStats {
@@ -181,6 +185,7 @@ typedef struct VswStats {
     uint64_t dup_warned;
     uint64_t dhcp_consumed;
     uint64_t dhcp_replies;
+    uint64_t arp_replies;
     uint64_t ports_added;
 } VswStats;
 

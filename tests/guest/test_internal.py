@@ -284,6 +284,10 @@ def check_two_networks_and_outage(tap, env):
            'a1 and a2 answer each other\'s ARP requests (%s and %s replies to the '
            'probe b uses)'
            % (r1.values.get('arp.received'), r2.values.get('arp.received')), r1)
+    tap.ok(int(r1.values.get('server.arp.received') or 0) > 0,
+           'the switch answers ARP for the DHCP server\'s address 169.254.0.1 '
+           '(%s replies), so unicast renewals can reach it'
+           % r1.values.get('server.arp.received'), r1)
     listing = seen.get('list_a')
     tap.ok(listing and sorted(listing.port_macs) == [MAC_A1, MAC_A2],
            '--list: the switch has the two guests on its ports (%s)'
@@ -351,9 +355,12 @@ def check_two_networks_and_outage(tap, env):
         tap.ok(v.get('renew') == 'ok' and v.get('renew.ip') == first_ip(r),
                '%s: renewal with the new daemon keeps the address (%s, was %s)'
                % (name, v.get('renew.ip'), first_ip(r)), r)
-        if v.get('renew.via') == 'broadcast':
-            tap.diag('%s: the unicast renewal to the server got no answer; udhcpc '
-                     'renewed by broadcast' % name)
+        # A capture (filter-dump) shows the switch answering a unicast
+        # renewal's ARP and REQUEST within a millisecond, yet busybox
+        # udhcpc sometimes misses that ACK and renews by broadcast: most
+        # likely the connected socket it sent from, not yet closed under
+        # TCG, takes the ACK.  So the path is reported, not asserted.
+        tap.diag('%s: renewed via %s' % (name, v.get('renew.via')))
         tap.ok(v.get('rediscover') == 'ok' and v.get('rediscover.ip') == first_ip(r),
                '%s: a new DISCOVER gets the same address (%s)'
                % (name, v.get('rediscover.ip')), r)

@@ -704,6 +704,90 @@ static void test_dhcp_passes_non_dhcp(void)
     vpc_dhcp_server_free(server);
 }
 
+/* Build an ARP request from host @n (169.254.1.n) for @target. */
+static size_t build_arp_request(unsigned n, const uint8_t *dst,
+                                uint32_t target, uint8_t *frame)
+{
+    uint8_t *arp = frame + 14;
+
+    memset(frame, 0, 60);
+    memcpy(frame, dst, 6);
+    memcpy(frame + 6, mac(n), 6);
+    vpc_put_be16(frame + 12, VPC_ETHERTYPE_ARP);
+    vpc_put_be16(arp, 1);
+    vpc_put_be16(arp + 2, VPC_ETHERTYPE_IPV4);
+    arp[4] = 6;
+    arp[5] = 4;
+    vpc_put_be16(arp + 6, VPC_ARP_OP_REQUEST);
+    memcpy(arp + 8, mac(n), 6);
+    vpc_put_be32(arp + 14, IP(169, 254, 1, n));
+    vpc_put_be32(arp + 24, target);
+    return 60;
+}
+
+/*
+ * Clients renew by unicast to the server, so its address must resolve:
+ * the switch answers ARP for it, broadcast or unicast to its MAC, and
+ * for no other address.
+ */
+static void test_dhcp_arp(void)
+{
+    static const uint8_t server_mac[6] = { 0x02, 0x03, 0xff, 0, 0, 1 };
+    uint8_t frame[60];
+    const uint8_t *out;
+    VpcArpView arp;
+    VpcDhcpConfig cfg;
+    VpcDhcpServer *server;
+    Fixture fx;
+    size_t len, out_len;
+
+    vpc_dhcp_config_init(&cfg);
+    server = vpc_dhcp_server_new(&cfg);
+    g_assert_nonnull(server);
+    fx_init(&fx);
+    vsw_set_dhcp(fx.sw, server, server_mac);
+    fx_add(&fx, 0, 0);
+    fx_add(&fx, 1, 0);
+
+    len = build_arp_request(0, bcast, cfg.server_ip, frame);
+    g_assert_cmpint(vsw_input(fx.sw, fx.port[0], frame, len), ==,
+                    VSW_INPUT_OK);
+    /* The request is flooded as on a wire; the answer is for port 0. */
+    g_assert_cmpuint(vsw_port_queue_len(fx.port[1]), ==, 1);
+    vsw_port_pop(fx.port[1], 1, true);
+    g_assert_cmpuint(vsw_port_queue_len(fx.port[0]), ==, 1);
+    g_assert_true(vsw_port_peek(fx.port[0], 0, &out, &out_len));
+    g_assert_cmpuint(out_len, ==, 60);
+    g_assert_cmpmem(out, 6, mac(0), 6);
+    g_assert_cmpmem(out + 6, 6, server_mac, 6);
+    g_assert_cmpuint(vpc_get_be16(out + 12), ==, VPC_ETHERTYPE_ARP);
+    g_assert_cmpint(vpc_arp_parse(out + 14, out_len - 14, &arp), ==, 0);
+    g_assert_cmpuint(arp.op, ==, VPC_ARP_OP_REPLY);
+    g_assert_cmpmem(arp.sha, 6, server_mac, 6);
+    g_assert_cmpuint(arp.spa, ==, cfg.server_ip);
+    g_assert_cmpmem(arp.tha, 6, mac(0), 6);
+    g_assert_cmpuint(arp.tpa, ==, IP(169, 254, 1, 0));
+    vsw_port_pop(fx.port[0], 1, true);
+
+    /* A neighbour cache checking its entry asks the server's MAC. */
+    len = build_arp_request(1, server_mac, cfg.server_ip, frame);
+    g_assert_cmpint(vsw_input(fx.sw, fx.port[1], frame, len), ==,
+                    VSW_INPUT_OK);
+    g_assert_cmpuint(vsw_port_queue_len(fx.port[1]), ==, 1);
+    vsw_port_pop(fx.port[1], 1, true);
+    expect_none(&fx, 0);
+
+    /* Another address is the guests' business. */
+    len = build_arp_request(0, bcast, IP(169, 254, 1, 1), frame);
+    vsw_input(fx.sw, fx.port[0], frame, len);
+    expect_none(&fx, 0);
+    g_assert_cmpuint(vsw_port_queue_len(fx.port[1]), ==, 1);
+    vsw_port_pop(fx.port[1], 1, true);
+    g_assert_cmpuint(vsw_stats(fx.sw)->arp_replies, ==, 2);
+    fx_finish(&fx);
+    vpc_dhcp_server_free(server);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -722,5 +806,6 @@ int main(int argc, char **argv)
     g_test_add_func("/vpcnet/switch/dhcp-off", test_dhcp_off);
     g_test_add_func("/vpcnet/switch/dhcp-passes-non-dhcp",
                     test_dhcp_passes_non_dhcp);
+    g_test_add_func("/vpcnet/switch/dhcp-arp", test_dhcp_arp);
     return g_test_run();
 }

@@ -95,6 +95,8 @@ peer=$(host_wait peer 120) || { result error no-peer; exit 1; }
 ping_check "$peer" 3 || exit 1
 # The probe the guest on another network uses, here where it must work.
 arp_check "$iface" "$peer" 3
+# The DHCP server's address resolves: clients renew by unicast to it.
+arp_check "$iface" 169.254.0.1 2 server.
 
 [ "$outage" = 1 ] || exit 0
 
