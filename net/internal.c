@@ -11,8 +11,10 @@
  * from the network name.  docs/devel/vpcnet-vswitch-protocol.rst is the
  * contract: every message is one datagram with a 4-byte header (type,
  * flags, little-endian payload length); the client sends HELLO, the
- * daemon answers WELCOME, and from then on each Ethernet frame travels
- * as one FRAME message either way.
+ * daemon answers WELCOME, and from then on Ethernet frames travel
+ * either way: many per FRAMES message when the WELCOME agreed to the
+ * batching our HELLO asks for (VSW_HELLO_BATCH), else one per FRAME
+ * message.
  *
  * Joining at startup is synchronous, so that a bad option, a helper
  * that cannot run or a switch that will not have us fails -netdev with
@@ -29,14 +31,36 @@
  * a duplicate MAC, say) retries with exponential backoff up to
  * INTERNAL_BACKOFF_MAX_MS, since the other VM may leave.
  *
- * Data path: a guest frame goes out with one sendmsg() of the header and
- * the frame's own iovec, without copying.  When the socket is full the
- * frame is queued by the net layer (we return 0) and flushed once the
- * socket is writable again.  Received messages land in one buffer in
- * the state; a FRAME goes to the NIC with qemu_send_packet_async(), and
- * when the NIC cannot take more, reading stops until its sent callback
- * says the queue drained.  Frames outside VSW_FRAME_MIN..VSW_FRAME_MAX
- * bytes and malformed messages are dropped and counted.
+ * Transmit, batched: a guest frame is appended, as a FRAMES record, to
+ * the pending batch in the state (one message, up to VSW_PAYLOAD_MAX
+ * bytes), and the first frame of a batch schedules a bottom half.  The
+ * bottom half runs once the main loop has run the NIC, so it sends, in
+ * one message, every frame the NIC transmitted in that pass; a frame
+ * that would not fit sends the batch at once and starts a new one.
+ * When the socket is full (EAGAIN, ENOBUFS) the batch stays, we return
+ * 0 for every further frame so that the net layer queues it, and once
+ * the socket is writable the batch goes and the net layer's queue is
+ * flushed into a new one.  A lost connection discards the batch, and
+ * counts its frames as drops.
+ *
+ * Transmit, unbatched (a daemon that did not agree): a guest frame goes
+ * out with one sendmsg() of a FRAME header and the frame's own iovec,
+ * without copying; a full socket makes the net layer queue it in the
+ * same way.
+ *
+ * Receive: messages land in one buffer in the state.  Each frame of a
+ * FRAME, or of a FRAMES message record by record, goes to the NIC with
+ * qemu_send_packet_async().  When the NIC cannot take one, the net
+ * layer queues (copies) it; the rest of that message is handed over
+ * too, since it is in hand and the net layer's queue takes them, and
+ * reading stops until the sent callback has been called for every
+ * frame queued (@rx_queued), so the queue never holds more of ours than
+ * the rest of one message.  Frames outside VSW_FRAME_MIN..VSW_FRAME_MAX
+ * bytes and malformed messages are dropped and counted; a malformed
+ * FRAMES record drops the rest of its message.
+ *
+ * The socket asks for INTERNAL_SOCK_BUF of send and receive buffer, so
+ * that a short stall of either side is absorbed there.
  *
  * `info network` shows the network, socket path, port id and state.
  */
@@ -74,6 +98,10 @@
 #define INTERNAL_BACKOFF_MAX_MS     30000
 /* Messages handled per wakeup, so one busy port cannot starve the loop. */
 #define INTERNAL_RX_BURST           64
+/* Frames handed to the NIC per wakeup, for the same reason. */
+#define INTERNAL_RX_FRAME_BURST     1024
+/* Socket buffers to ask for (the kernel caps them). */
+#define INTERNAL_SOCK_BUF           (1 << 20)
 
 typedef enum InternalPortState {
     INTERNAL_PORT_DOWN,         /* no connection, the timer retries */
@@ -98,16 +126,24 @@ typedef enum InternalPortState {
  *     through the next WELCOME, since a duplicate MAC is only refused
  *     once the port sends
  * @admin_link_down: the user set the link down with set_link
+ * @batch: the daemon agreed to FRAMES messages on this connection
  * @rx_paused: the NIC's queue is full, reading waits for its callback
+ * @rx_queued: our frames the net layer holds for the NIC; reading
+ *     resumes once their sent callbacks brought this to 0
  * @tx_blocked: the socket is full, the NIC's frames wait in our queue
  * @retry_timer: reconnects while the port is down
  * @backoff_ms: delay before the next attempt after a refusal
  * @joined_at_ms: when the port last joined
  * @hello_deadline_ms: when a pending WELCOME is given up on
  * @spawn_deadline_ms: until then the daemon we started may still come up
- * @drops: frames and messages dropped as malformed or out of size
+ * @drops: frames and messages dropped as malformed or out of size,
+ *     and frames of batches lost with a connection
+ * @tx_bh: sends the pending batch after the NIC's pass of the main loop
+ * @tx_frames: frames in the pending batch, 0 when there is none
+ * @tx_len: payload bytes of the pending batch
  * @rx_buf: one received message
  * @tx_buf: a guest frame in too many pieces, made one
+ * @tx_msg: the pending batch, a FRAMES message (header, then records)
  */
 typedef struct InternalState {
     NetClientState nc;
@@ -123,7 +159,9 @@ typedef struct InternalState {
     uint32_t port_id;
     bool refused;
     bool admin_link_down;
+    bool batch;
     bool rx_paused;
+    unsigned rx_queued;
     bool tx_blocked;
     QEMUTimer *retry_timer;
     int64_t backoff_ms;
@@ -131,8 +169,12 @@ typedef struct InternalState {
     int64_t hello_deadline_ms;
     int64_t spawn_deadline_ms;
     uint64_t drops;
+    QEMUBH *tx_bh;
+    unsigned tx_frames;
+    size_t tx_len;
     uint8_t rx_buf[VSW_MSG_MAX];
     uint8_t tx_buf[VSW_FRAME_MAX];
+    uint8_t tx_msg[VSW_MSG_MAX];
 } InternalState;
 
 static void internal_readable(void *opaque);
@@ -249,8 +291,18 @@ static void internal_disconnect(InternalState *s, int err, bool refused)
     s->state = INTERNAL_PORT_DOWN;
     s->rx_paused = false;
     s->tx_blocked = false;
+    /* The batch was for the old connection. */
+    qemu_bh_cancel(s->tx_bh);
+    if (s->tx_frames) {
+        s->drops += s->tx_frames;
+        trace_internal_tx_discard(s->network, s->tx_frames, s->tx_len);
+        s->tx_frames = 0;
+        s->tx_len = 0;
+    }
+    s->batch = false;
     /* Our frames queued at the NIC belong to the old connection. */
     qemu_purge_queued_packets(&s->nc);
+    s->rx_queued = 0;
 
     if (refused) {
         s->backoff_ms = streak ?
@@ -333,6 +385,7 @@ static bool internal_parse_ipv4(const char *option, const char *str,
 static int internal_connect(InternalState *s)
 {
     struct sockaddr_un addr = { .sun_family = AF_UNIX };
+    int bufsize = INTERNAL_SOCK_BUF;
     int fd;
     int err;
 
@@ -341,6 +394,9 @@ static int internal_connect(InternalState *s)
         return -errno;
     }
     qemu_socket_set_nonblock(fd);
+    /* Room for bursts both ways; what the kernel grants will do. */
+    setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &bufsize, sizeof(bufsize));
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bufsize, sizeof(bufsize));
     pstrcpy(addr.sun_path, sizeof(addr.sun_path), s->sock_path);
     if (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
         err = errno;
@@ -468,7 +524,8 @@ static int internal_send_hello(InternalState *s)
     VswHello hello = {
         .version = VSW_VERSION,
         .flags = (s->dhcp_off ? VSW_HELLO_DHCP_OFF : 0) |
-                 (s->dup_warn ? VSW_HELLO_DUP_WARN : 0),
+                 (s->dup_warn ? VSW_HELLO_DUP_WARN : 0) |
+                 VSW_HELLO_BATCH,
         .dhcp_start = ntohl(s->dhcp_start),
         .dhcp_end = ntohl(s->dhcp_end),
     };
@@ -517,6 +574,7 @@ static unsigned internal_welcomed(InternalState *s, const uint8_t *payload,
                     s->network, s->nc.name, *text ? ": " : "", text);
     }
     s->port_id = welcome.port_id;
+    s->batch = welcome.flags & VSW_WELCOME_BATCH;
     s->state = INTERNAL_PORT_JOINED;
     s->joined_at_ms = internal_now_ms();
     timer_del(s->retry_timer);
@@ -549,11 +607,15 @@ static void internal_refused(InternalState *s, const uint8_t *payload,
     internal_disconnect(s, 0, true);
 }
 
+/* The net layer delivered (or purged) one of our queued frames. */
 static void internal_rx_drained(NetClientState *nc, ssize_t len)
 {
     InternalState *s = DO_UPCAST(InternalState, nc, nc);
 
-    if (s->rx_paused) {
+    if (s->rx_queued) {
+        s->rx_queued--;
+    }
+    if (s->rx_paused && !s->rx_queued) {
         s->rx_paused = false;
         trace_internal_rx_pause(s->network, false);
         internal_update_fd_handler(s);
@@ -566,8 +628,57 @@ static void internal_drop(InternalState *s, const char *why, size_t len)
     trace_internal_drop(s->network, why, len);
 }
 
-/* One message from the daemon.  Returns false when the port went down. */
-static bool internal_handle_message(InternalState *s, size_t size)
+/*
+ * Hand one received frame to the NIC.  When the net layer has to queue
+ * it, reading pauses until every queued frame of ours is gone.
+ */
+static void internal_rx_frame(InternalState *s, const uint8_t *frame,
+                              size_t len)
+{
+    if (qemu_send_packet_async(&s->nc, frame, len,
+                               internal_rx_drained) != 0) {
+        return;
+    }
+    /* Queued (copied) at the NIC. */
+    s->rx_queued++;
+    if (!s->rx_paused) {
+        s->rx_paused = true;
+        trace_internal_rx_pause(s->network, true);
+        internal_update_fd_handler(s);
+    }
+}
+
+/*
+ * The frames of a FRAMES payload, in order.  A malformed record drops
+ * the rest of the message.  Returns the frames handed to the NIC.
+ */
+static unsigned internal_rx_frames(InternalState *s, const uint8_t *payload,
+                                   size_t len)
+{
+    const uint8_t *frame;
+    size_t off = 0, frame_len;
+    unsigned n = 0;
+    int ret;
+
+    while ((ret = vsw_frames_next(payload, len, &off, &frame,
+                                  &frame_len)) > 0) {
+        internal_rx_frame(s, frame, frame_len);
+        n++;
+    }
+    if (ret < 0) {
+        s->drops++;
+        trace_internal_rx_bad_frames(s->network, vsw_frames_strerror(ret),
+                                     len, off, frame_len);
+    }
+    return n;
+}
+
+/*
+ * One message from the daemon.  Returns false when the port went down;
+ * adds the frames handed to the NIC to *@frames.
+ */
+static bool internal_handle_message(InternalState *s, size_t size,
+                                    unsigned *frames)
 {
     const uint8_t *payload = s->rx_buf + VSW_HDR_LEN;
     uint8_t type;
@@ -585,12 +696,18 @@ static bool internal_handle_message(InternalState *s, size_t size)
             internal_drop(s, "frame before WELCOME", len);
         } else if (len < VSW_FRAME_MIN || len > VSW_FRAME_MAX) {
             internal_drop(s, "frame size out of range", len);
-        } else if (qemu_send_packet_async(&s->nc, payload, len,
-                                          internal_rx_drained) == 0) {
-            /* Queued (copied) at the NIC: wait until it drains. */
-            s->rx_paused = true;
-            trace_internal_rx_pause(s->network, true);
-            internal_update_fd_handler(s);
+        } else {
+            internal_rx_frame(s, payload, len);
+            (*frames)++;
+        }
+        return true;
+    case VSW_MSG_FRAMES:
+        if (s->state != INTERNAL_PORT_JOINED) {
+            internal_drop(s, "frames before WELCOME", len);
+        } else if (!s->batch) {
+            internal_drop(s, "FRAMES, but batching was not agreed", len);
+        } else {
+            *frames += internal_rx_frames(s, payload, len);
         }
         return true;
     case VSW_MSG_WELCOME:
@@ -620,10 +737,12 @@ static bool internal_handle_message(InternalState *s, size_t size)
 static void internal_readable(void *opaque)
 {
     InternalState *s = opaque;
+    unsigned frames = 0;
     ssize_t size;
     int i;
 
-    for (i = 0; i < INTERNAL_RX_BURST && s->fd >= 0 && !s->rx_paused; i++) {
+    for (i = 0; i < INTERNAL_RX_BURST && frames < INTERNAL_RX_FRAME_BURST &&
+         s->fd >= 0 && !s->rx_paused; i++) {
         size = recv(s->fd, s->rx_buf, sizeof(s->rx_buf), MSG_DONTWAIT);
         if (size < 0) {
             if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
@@ -637,9 +756,58 @@ static void internal_readable(void *opaque)
             internal_disconnect(s, 0, false);
             return;
         }
-        if (!internal_handle_message(s, size)) {
+        if (!internal_handle_message(s, size, &frames)) {
             return;
         }
+    }
+}
+
+/*
+ * Send the pending batch, if any.  Returns false when the socket is
+ * full: the batch stays, tx_blocked is set and the write handler waits
+ * for room.  Any other error drops the batch (the read handler sees
+ * the connection go).
+ */
+static bool internal_tx_flush(InternalState *s)
+{
+    size_t size = VSW_HDR_LEN + s->tx_len;
+    ssize_t ret;
+
+    if (!s->tx_frames) {
+        return true;
+    }
+    vsw_header_put(s->tx_msg, VSW_MSG_FRAMES, s->tx_len);
+    do {
+        ret = send(s->fd, s->tx_msg, size, MSG_DONTWAIT | MSG_NOSIGNAL);
+    } while (ret < 0 && errno == EINTR);
+
+    if (ret < 0) {
+        if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS) {
+            if (!s->tx_blocked) {
+                s->tx_blocked = true;
+                trace_internal_tx_blocked(s->network, s->tx_frames,
+                                          s->tx_len);
+                internal_update_fd_handler(s);
+            }
+            return false;
+        }
+        s->drops += s->tx_frames;
+        trace_internal_drop(s->network, "transmit error", size);
+    } else {
+        trace_internal_tx_frames(s->network, s->tx_frames, s->tx_len);
+    }
+    s->tx_frames = 0;
+    s->tx_len = 0;
+    return true;
+}
+
+/* The NIC's pass of the main loop is over: send what it transmitted. */
+static void internal_tx_bh(void *opaque)
+{
+    InternalState *s = opaque;
+
+    if (s->state == INTERNAL_PORT_JOINED && !s->tx_blocked) {
+        internal_tx_flush(s);
     }
 }
 
@@ -647,9 +815,44 @@ static void internal_writable(void *opaque)
 {
     InternalState *s = opaque;
 
+    /* The batch that did not fit goes first. */
+    if (s->batch && !internal_tx_flush(s)) {
+        return;
+    }
     s->tx_blocked = false;
     internal_update_fd_handler(s);
     qemu_flush_queued_packets(&s->nc);
+}
+
+/*
+ * A guest frame of @size bytes, batched: append it to the pending
+ * batch, sending the batch first when the frame does not fit.  Returns
+ * 0 while the socket is full, so that the net layer queues the frame.
+ */
+static ssize_t internal_tx_batched(InternalState *s, const struct iovec *iov,
+                                   int iovcnt, size_t size)
+{
+    uint8_t *payload = s->tx_msg + VSW_HDR_LEN;
+    size_t room = sizeof(s->tx_msg) - VSW_HDR_LEN;
+    uint8_t *dst;
+
+    if (s->tx_blocked) {
+        return 0;
+    }
+    dst = vsw_frames_reserve(payload, room, &s->tx_len, size);
+    if (!dst) {
+        if (!internal_tx_flush(s)) {
+            return 0;
+        }
+        dst = vsw_frames_reserve(payload, room, &s->tx_len, size);
+        /* An empty batch takes any frame of a valid size. */
+        assert(dst);
+    }
+    iov_to_buf(iov, iovcnt, 0, dst, size);
+    if (!s->tx_frames++) {
+        qemu_bh_schedule(s->tx_bh);
+    }
+    return size;
 }
 
 static ssize_t internal_receive_iov(NetClientState *nc,
@@ -671,6 +874,9 @@ static ssize_t internal_receive_iov(NetClientState *nc,
     if (size < VSW_FRAME_MIN || size > VSW_FRAME_MAX) {
         internal_drop(s, "transmit size out of range", size);
         return size;
+    }
+    if (s->batch) {
+        return internal_tx_batched(s, iov, iovcnt, size);
     }
     if (s->tx_blocked) {
         return 0;
@@ -837,6 +1043,8 @@ static void internal_cleanup(NetClientState *nc)
     }
     timer_free(s->retry_timer);
     s->retry_timer = NULL;
+    qemu_bh_delete(s->tx_bh);
+    s->tx_bh = NULL;
     g_free(s->network);
     g_free(s->sock_path);
     g_free(s->helper);
@@ -935,6 +1143,7 @@ int net_init_internal(const Netdev *netdev, const char *name,
     s->fd = -1;
     s->state = INTERNAL_PORT_DOWN;
     s->retry_timer = timer_new_ms(QEMU_CLOCK_REALTIME, internal_retry, s);
+    s->tx_bh = qemu_bh_new(internal_tx_bh, s);
 
     s->fd = internal_connect_or_start(s, errp);
     if (s->fd < 0) {

@@ -7,10 +7,16 @@
 # floods every frame to every other joined port (no learning, no DHCP).
 # It takes qemu-vswitch's command line, so helper=PATH can start it.
 #
+# By default it does not agree to batching, whatever the HELLO asks, so
+# a client behind it takes its one-FRAME-per-frame path.  With --batch
+# it agrees when asked (VSW_WELCOME_BATCH), and then sends batched ports
+# FRAMES (a FRAME's frame, or a FRAMES as it came) and unbatched ports
+# one FRAME per frame, as qemu-vswitch does.
+#
 #   vswitch-stub.py --network NAME [--daemonize] [--dhcp off]
 #                   [--dhcp-start A --dhcp-end B]
 #                   [--welcome-status N] [--config-differs] [--refuse-dup]
-#                   [--log FILE]
+#                   [--batch | --no-batch] [--log FILE]
 
 import argparse
 import fcntl
@@ -20,8 +26,9 @@ import socket
 import struct
 import sys
 
-FRAME, HELLO, WELCOME, REFUSED = 0, 1, 2, 3
-DUP_WARN = 1 << 1
+FRAME, HELLO, WELCOME, REFUSED, FRAMES = 0, 1, 2, 3, 4
+DUP_WARN, HELLO_BATCH = 1 << 1, 1 << 2
+WELCOME_BATCH = 1 << 1
 
 
 def socket_path(network):
@@ -40,6 +47,20 @@ def msg(mtype, payload):
     return struct.pack('<BBH', mtype, 0, len(payload)) + payload
 
 
+def unpack_frames(payload):
+    """The frames of a FRAMES payload, or None when it is malformed."""
+    out, off = [], 0
+    while off < len(payload):
+        if len(payload) - off < 2:
+            return None
+        n = struct.unpack_from('<H', payload, off)[0]
+        if not 14 <= n <= 9018 or off + 2 + n > len(payload):
+            return None
+        out.append(payload[off + 2:off + 2 + n])
+        off += 2 + n
+    return out or None
+
+
 class Port:
     def __init__(self, conn, port_id):
         self.conn = conn
@@ -47,6 +68,7 @@ class Port:
         self.joined = False
         self.mac = None
         self.dup_warn = False
+        self.batch = False
 
 
 def main():
@@ -59,6 +81,10 @@ def main():
     ap.add_argument('--welcome-status', type=int, default=0)
     ap.add_argument('--config-differs', action='store_true')
     ap.add_argument('--refuse-dup', action='store_true')
+    ap.add_argument('--batch', action='store_true',
+                    help='agree to batching (FRAMES) when asked')
+    ap.add_argument('--no-batch', dest='batch', action='store_false',
+                    help='never agree to batching (the default)')
     ap.add_argument('--log')
     args = ap.parse_args()
 
@@ -124,11 +150,14 @@ def main():
                 magic, ver, flags, start, end, label = struct.unpack(
                     '<4sHHII32s', payload)
                 port.dup_warn = bool(flags & DUP_WARN)
+                port.batch = args.batch and bool(flags & HELLO_BATCH)
                 print('stub: HELLO %s v%d flags %#x label %s' %
                       (magic, ver, flags, label.rstrip(b'\0').decode()),
                       file=log)
                 status = args.welcome_status
                 wflags = 1 if args.config_differs else 0
+                if port.batch:
+                    wflags |= WELCOME_BATCH
                 text = b'' if status == 0 else b'stub says no'
                 r.send(msg(WELCOME, struct.pack('<HHI', status, wflags,
                                                 port.port_id) + text))
@@ -137,8 +166,18 @@ def main():
                     r.close()
                 else:
                     port.joined = True
-            elif mtype == FRAME and port.joined:
-                src = payload[6:12]
+            elif mtype in (FRAME, FRAMES) and port.joined:
+                if mtype == FRAMES:
+                    frames = unpack_frames(payload) if port.batch else None
+                    if frames is None:
+                        print('stub: port %d: bad FRAMES, closing' %
+                              port.port_id, file=log)
+                        del ports[r.fileno()]
+                        r.close()
+                        continue
+                else:
+                    frames = [payload]
+                src = frames[0][6:12]
                 if port.mac is None:
                     port.mac = src
                     dup = [p for p in ports.values()
@@ -151,10 +190,15 @@ def main():
                         del ports[r.fileno()]
                         r.close()
                         continue
+                batched = msg(FRAMES, b''.join(struct.pack('<H', len(f)) + f
+                                               for f in frames))
                 for p in ports.values():
                     if p is not port and p.joined:
+                        out = ([batched] if p.batch else
+                               [msg(FRAME, f) for f in frames])
                         try:
-                            p.conn.send(data, socket.MSG_DONTWAIT)
+                            for m in out:
+                                p.conn.send(m, socket.MSG_DONTWAIT)
                         except OSError:
                             pass
 
