@@ -11,7 +11,10 @@
  * Three peers, one per way of joining a switch:
  *   vswitch  qemu-vswitch's port protocol (vswitch-proto.h): a
  *            SOCK_SEQPACKET connection per port, HELLO, WELCOME, then
- *            one FRAME message (header and frame) per Ethernet frame;
+ *            one FRAME message (header and frame) per Ethernet frame,
+ *            or with --pack N, batching: both ports ask for it in their
+ *            HELLO, the sender packs N frames into each FRAMES message,
+ *            and the receiver unpacks the FRAMES the switch sends it;
  *   vde      vde_switch, through libvdeplug (vde_open() does vde's
  *            control-socket handshake); frames then travel as datagrams
  *            on the connected data socket vde_datafd() returns;
@@ -24,10 +27,11 @@
  * A's, which the switch floods and so learns B; the tool waits until A
  * receives it, proving the path works (for mcast, A sends a probe and B
  * must receive it).  Then a sender thread writes frames from A to B with
- * sendmmsg, a batch at a time, as fast as the socket takes them, while a
- * receiver thread counts the frames that reach B with recvmmsg.  Both
- * sockets are blocking with a short timeout, so that either thread sees
- * the stop flag soon.
+ * sendmmsg, --batch messages at a time (each one frame, or --pack frames
+ * in one FRAMES), as fast as the socket takes them, while a receiver
+ * thread counts the frames that reach B with recvmmsg, unpacking FRAMES
+ * record by record.  Both sockets are blocking with a short timeout, so
+ * that either thread sees the stop flag soon.
  *
  * Figures: after --seconds the sender stops; the frames B received up to
  * that moment, divided by the elapsed time, are the rate (received, not
@@ -41,7 +45,8 @@
  * short of CPU.
  *
  * Limits: one sender, one receiver, one frame size per run; frames are
- * all alike (only their addresses matter to a switch).
+ * all alike (only their addresses matter to a switch), so a FRAMES
+ * message is the same frame --pack times.
  */
 #include "net/vpcnet/switch.h"
 #include "net/vpcnet/vswitch-proto.h"
@@ -68,6 +73,7 @@
 
 #define BATCH_MAX       256
 #define BATCH_DEFAULT   32
+#define PACK_MAX        VSW_FRAMES_MAX_RECORDS
 #define RX_BATCH        64
 #define IO_TIMEOUT_MS   100     /* blocking calls wake up this often */
 #define LEARN_WAIT_MS   3000    /* the setup frame must arrive by then */
@@ -99,6 +105,7 @@ static const char *const peer_names[] = {
  * @size: frame bytes, without FCS.
  * @seconds: how long the sender runs.
  * @batch: messages per sendmmsg.
+ * @pack: vswitch: frames per FRAMES message; 0 for FRAME messages.
  * @switch_pid: the switch process whose CPU time to measure, or 0.
  */
 typedef struct Options {
@@ -108,6 +115,7 @@ typedef struct Options {
     size_t size;
     double seconds;
     unsigned batch;
+    unsigned pack;
     long switch_pid;
 } Options;
 
@@ -128,13 +136,16 @@ typedef struct Port {
  * @opt: the options.
  * @tx: port A, the sender.
  * @rx: port B, the receiver.
- * @msg: the message the sender repeats (header and frame for vswitch,
- *       the bare frame otherwise), @msg_len bytes.
+ * @msg: the message the sender repeats (header and frame, or a FRAMES
+ *       message of @msg_frames frames, for vswitch; the bare frame
+ *       otherwise), @msg_len bytes.
+ * @msg_frames: frames in @msg.
  * @stop_tx: tells the sender to stop.
  * @stop_rx: tells the receiver to stop.
- * @sent: messages the sender wrote.
+ * @sent: frames the sender wrote.
  * @received: frames from A to B the receiver counted.
- * @other: other messages B got (the setup flood, truncated frames).
+ * @other: other frames or messages B got (the setup flood, truncated
+ *         or malformed messages).
  * @error: a thread failed; its message is on stderr.
  * @tx_cpu: CPU seconds the sender used.
  * @rx_cpu: CPU seconds the receiver used while the sender ran.
@@ -145,6 +156,7 @@ typedef struct Run {
     Port rx;
     uint8_t *msg;
     size_t msg_len;
+    unsigned msg_frames;
     atomic_bool stop_tx;
     atomic_bool stop_rx;
     atomic_ullong sent;
@@ -238,39 +250,91 @@ static void build_frame(uint8_t *frame, size_t size, const uint8_t *dst,
 
 /*
  * The message that carries @frame on @peer's ports into @out, which
- * holds VSW_HDR_LEN + @size bytes; returns its length.
+ * holds VSW_MSG_MAX bytes: @pack copies of it in one FRAMES message,
+ * or with @pack 0 one FRAME (vswitch); the bare frame otherwise.
+ * Returns its length.
  */
-static size_t frame_msg(Peer peer, const uint8_t *frame, size_t size,
-                        uint8_t *out)
+static size_t frame_msg(Peer peer, unsigned pack, const uint8_t *frame,
+                        size_t size, uint8_t *out)
 {
+    size_t len = 0;
+    unsigned i;
+
     if (peer != PEER_VSWITCH) {
         memcpy(out, frame, size);
         return size;
     }
-    vsw_header_put(out, VSW_MSG_FRAME, size);
-    memcpy(out + VSW_HDR_LEN, frame, size);
-    return VSW_HDR_LEN + size;
+    if (!pack) {
+        vsw_header_put(out, VSW_MSG_FRAME, size);
+        memcpy(out + VSW_HDR_LEN, frame, size);
+        return VSW_HDR_LEN + size;
+    }
+    for (i = 0; i < pack; i++) {
+        if (!vsw_frames_append(out + VSW_HDR_LEN, VSW_PAYLOAD_MAX, &len,
+                               frame, size)) {
+            die("%u frames of %zu bytes do not fit in one message", pack,
+                size);
+        }
+    }
+    vsw_header_put(out, VSW_MSG_FRAMES, len);
+    return VSW_HDR_LEN + len;
 }
 
 /*
- * Where a message received on @peer's port holds its frame: sets @frame
- * and returns the frame's length, or -1 when it is no frame.
+ * MsgIter - the frames of one message received on a port: the bare
+ * frame (vde, mcast), a FRAME's or the records of a FRAMES (vswitch).
+ * @peer: the kind of port.
+ * @msg: the message, @len bytes.
+ * @len: its length.
+ * @off: FRAMES: the next record's offset in the payload.
+ * @done: the one frame of a non-FRAMES message was returned.
  */
-static ssize_t msg_frame(Peer peer, const uint8_t *msg, size_t len,
-                         const uint8_t **frame)
+typedef struct MsgIter {
+    Peer peer;
+    const uint8_t *msg;
+    size_t len;
+    size_t off;
+    bool done;
+} MsgIter;
+
+/*
+ * The next frame of @it: 1 with @frame and @frame_len set, 0 at the
+ * end, -1 when the message is no frame or a malformed FRAMES.
+ */
+static int msg_next_frame(MsgIter *it, const uint8_t **frame,
+                          size_t *frame_len)
 {
     uint8_t type;
     size_t plen;
+    int ret;
 
-    if (peer != PEER_VSWITCH) {
-        *frame = msg;
-        return len;
+    if (it->peer != PEER_VSWITCH) {
+        if (it->done) {
+            return 0;
+        }
+        it->done = true;
+        *frame = it->msg;
+        *frame_len = it->len;
+        return 1;
     }
-    if (!vsw_header_get(msg, len, &type, &plen) || type != VSW_MSG_FRAME) {
+    if (!vsw_header_get(it->msg, it->len, &type, &plen)) {
         return -1;
     }
-    *frame = msg + VSW_HDR_LEN;
-    return plen;
+    if (type == VSW_MSG_FRAMES) {
+        ret = vsw_frames_next(it->msg + VSW_HDR_LEN, plen, &it->off, frame,
+                              frame_len);
+        return ret < 0 ? -1 : ret;
+    }
+    if (type != VSW_MSG_FRAME) {
+        return -1;
+    }
+    if (it->done) {
+        return 0;
+    }
+    it->done = true;
+    *frame = it->msg + VSW_HDR_LEN;
+    *frame_len = plen;
+    return 1;
 }
 
 /* vswitch: the socket of network @target (a name, or a path). */
@@ -294,11 +358,18 @@ static void vswitch_path(const char *target, char *path, size_t size)
     }
 }
 
-/* vswitch: connect to the daemon and join as @label. */
-static void vswitch_join(const char *target, const char *label, Port *port)
+/*
+ * vswitch: connect to the daemon and join as @label, asking for
+ * batching when @batch.
+ */
+static void vswitch_join(const char *target, const char *label, bool batch,
+                         Port *port)
 {
     /* A rerun's MACs may still be live on the last run's ports. */
-    VswHello hello = { .version = VSW_VERSION, .flags = VSW_HELLO_DUP_WARN };
+    VswHello hello = {
+        .version = VSW_VERSION,
+        .flags = VSW_HELLO_DUP_WARN | (batch ? VSW_HELLO_BATCH : 0),
+    };
     uint8_t msg[VSW_HDR_LEN + VSW_HELLO_LEN];
     uint8_t reply[VSW_HDR_LEN + 512];
     struct sockaddr_un addr = { .sun_family = AF_UNIX };
@@ -333,6 +404,9 @@ static void vswitch_join(const char *target, const char *label, Port *port)
     if (r.status != VSW_STATUS_JOINED) {
         die("switch refused %s: %s: %.*s", label, vsw_status_name(r.status),
             (int)r.text_len, r.text);
+    }
+    if (batch && !(r.flags & VSW_WELCOME_BATCH)) {
+        die("the switch does not do batching (FRAMES) for %s", label);
     }
 }
 
@@ -436,7 +510,7 @@ static void port_open(const Options *opt, bool receiver, Port *port)
     memset(port, 0, sizeof(*port));
     switch (opt->peer) {
     case PEER_VSWITCH:
-        vswitch_join(opt->target, label, port);
+        vswitch_join(opt->target, label, opt->pack > 0, port);
         break;
     case PEER_VDE:
 #ifdef CONFIG_VDEPLUG
@@ -470,15 +544,17 @@ static void port_close(Port *port)
 static void setup_frame(const Run *run, Port *src_port, const uint8_t *src,
                         Port *dst_port, const uint8_t *dst)
 {
-    static uint8_t frame[SIZE_MIN], msg[VSW_HDR_LEN + SIZE_MIN];
-    static uint8_t buf[VSW_HDR_LEN + VSW_FRAME_MAX];
+    static uint8_t frame[SIZE_MIN], msg[VSW_MSG_MAX];
+    static uint8_t buf[VSW_MSG_MAX];
     double deadline = now_s() + LEARN_WAIT_MS / 1000.0;
     const uint8_t *f = NULL;
-    size_t len;
-    ssize_t n, flen;
+    size_t len, flen;
+    MsgIter it;
+    ssize_t n;
 
     build_frame(frame, sizeof(frame), dst, src);
-    len = frame_msg(run->opt.peer, frame, sizeof(frame), msg);
+    len = frame_msg(run->opt.peer, run->opt.pack ? 1 : 0, frame,
+                    sizeof(frame), msg);
     set_timeouts(dst_port->fd, IO_TIMEOUT_MS);
     if (send(src_port->fd, msg, len, MSG_NOSIGNAL) != (ssize_t)len) {
         die("send the setup frame: %s", strerror(errno));
@@ -491,9 +567,14 @@ static void setup_frame(const Run *run, Port *src_port, const uint8_t *src,
         if (n == 0) {
             die("the switch closed the port");
         }
-        flen = n > 0 ? msg_frame(run->opt.peer, buf, n, &f) : -1;
-        if (flen >= ETH_HLEN && !memcmp(f + 6, src, 6)) {
-            return;
+        if (n <= 0) {
+            continue;
+        }
+        it = (MsgIter) { .peer = run->opt.peer, .msg = buf, .len = n };
+        while (msg_next_frame(&it, &f, &flen) > 0) {
+            if (flen >= ETH_HLEN && !memcmp(f + 6, src, 6)) {
+                return;
+            }
         }
     }
     die("the setup frame did not arrive within %d ms", LEARN_WAIT_MS);
@@ -525,7 +606,8 @@ static void *sender(void *opaque)
             atomic_store(&run->error, true);
             break;
         }
-        atomic_fetch_add_explicit(&run->sent, n, memory_order_relaxed);
+        atomic_fetch_add_explicit(&run->sent, (unsigned long long)n *
+                                  run->msg_frames, memory_order_relaxed);
     }
     run->tx_cpu = thread_cpu_s() - cpu0;
     return NULL;
@@ -534,7 +616,7 @@ static void *sender(void *opaque)
 static void *receiver(void *opaque)
 {
     Run *run = opaque;
-    size_t slot = VSW_HDR_LEN + VSW_FRAME_MAX;
+    size_t slot = run->opt.pack ? VSW_MSG_MAX : VSW_HDR_LEN + VSW_FRAME_MAX;
     uint8_t *bufs = malloc(RX_BATCH * slot);
     struct mmsghdr mmsg[RX_BATCH];
     struct iovec iov[RX_BATCH];
@@ -542,8 +624,9 @@ static void *receiver(void *opaque)
     const uint8_t *f = NULL;
     double cpu0 = thread_cpu_s();
     bool window = true;
-    ssize_t flen;
-    int n, i;
+    size_t flen;
+    MsgIter it;
+    int n, i, ret;
 
     if (!bufs) {
         fprintf(stderr, "vswitch-load: out of memory\n");
@@ -577,13 +660,23 @@ static void *receiver(void *opaque)
         }
         got = other = 0;
         for (i = 0; i < n; i++) {
-            flen = msg_frame(run->opt.peer, iov[i].iov_base,
-                             mmsg[i].msg_len, &f);
-            if ((size_t)flen == run->opt.size &&
-                !(mmsg[i].msg_hdr.msg_flags & MSG_TRUNC) &&
-                !memcmp(f, mac_b, 6) && !memcmp(f + 6, mac_a, 6)) {
-                got++;
-            } else {
+            if (mmsg[i].msg_hdr.msg_flags & MSG_TRUNC) {
+                other++;
+                continue;
+            }
+            it = (MsgIter) {
+                .peer = run->opt.peer, .msg = iov[i].iov_base,
+                .len = mmsg[i].msg_len,
+            };
+            while ((ret = msg_next_frame(&it, &f, &flen)) > 0) {
+                if (flen == run->opt.size && !memcmp(f, mac_b, 6) &&
+                    !memcmp(f + 6, mac_a, 6)) {
+                    got++;
+                } else {
+                    other++;
+                }
+            }
+            if (ret < 0) {
                 other++;
             }
         }
@@ -608,7 +701,7 @@ static void usage(FILE *f)
     fprintf(f,
         "Usage: vswitch-load --peer vswitch|vde|mcast --target TARGET\n"
         "                    [--size BYTES] [--seconds S] [--batch N]\n"
-        "                    [--local ADDR] [--switch-pid PID]\n"
+        "                    [--pack N] [--local ADDR] [--switch-pid PID]\n"
         "       vswitch-load --peers\n"
         "  vswitch: TARGET is the network name (socket under\n"
         "           $XDG_RUNTIME_DIR/vpcnet) or the socket's path\n"
@@ -617,10 +710,13 @@ static void usage(FILE *f)
         "           (default 127.0.0.1), as -netdev dgram does\n"
         "Frames of --size bytes without FCS (default 64) go from one port\n"
         "to the other for --seconds (default 5), --batch (default %d)\n"
-        "per sendmmsg.  Prints one line of key=value figures; with\n"
-        "--switch-pid, also the CPU time the switch process used.\n"
+        "messages per sendmmsg.  vswitch with --pack N (1 to %d): both\n"
+        "ports negotiate batching and every message is a FRAMES of N\n"
+        "frames (default 0: one FRAME message per frame).  Prints one\n"
+        "line of key=value figures; with --switch-pid, also the CPU time\n"
+        "the switch process used.\n"
         "--peers lists the peers this build supports.\n",
-        BATCH_DEFAULT);
+        BATCH_DEFAULT, PACK_MAX);
 }
 
 static void parse_options(int argc, char **argv, Options *opt)
@@ -632,6 +728,7 @@ static void parse_options(int argc, char **argv, Options *opt)
         { "size", required_argument, NULL, 's' },
         { "seconds", required_argument, NULL, 'd' },
         { "batch", required_argument, NULL, 'b' },
+        { "pack", required_argument, NULL, 'k' },
         { "switch-pid", required_argument, NULL, 'P' },
         { "peers", no_argument, NULL, 'L' },
         { "help", no_argument, NULL, 'h' },
@@ -673,6 +770,9 @@ static void parse_options(int argc, char **argv, Options *opt)
         case 'b':
             opt->batch = parse_number("--batch", optarg, 1, BATCH_MAX);
             break;
+        case 'k':
+            opt->pack = parse_number("--pack", optarg, 0, PACK_MAX);
+            break;
         case 'P':
             opt->switch_pid = parse_number("--switch-pid", optarg, 1,
                                            1 << 30);
@@ -697,6 +797,9 @@ static void parse_options(int argc, char **argv, Options *opt)
         usage(stderr);
         exit(2);
     }
+    if (opt->pack && opt->peer != PEER_VSWITCH) {
+        die("--pack is for --peer vswitch only");
+    }
 }
 
 int main(int argc, char **argv)
@@ -710,7 +813,7 @@ int main(int argc, char **argv)
     bool sw_stats = false;
 
     parse_options(argc, argv, &run.opt);
-    run.msg = malloc(VSW_HDR_LEN + run.opt.size);
+    run.msg = malloc(VSW_MSG_MAX);
     if (!run.msg) {
         die("out of memory");
     }
@@ -724,7 +827,9 @@ int main(int argc, char **argv)
     set_timeouts(run.tx.fd, IO_TIMEOUT_MS);
     set_timeouts(run.rx.fd, IO_TIMEOUT_MS);
     build_frame(frame, run.opt.size, mac_b, mac_a);
-    run.msg_len = frame_msg(run.opt.peer, frame, run.opt.size, run.msg);
+    run.msg_len = frame_msg(run.opt.peer, run.opt.pack, frame, run.opt.size,
+                            run.msg);
+    run.msg_frames = run.opt.pack ? run.opt.pack : 1;
 
     if (pthread_create(&rx_thread, NULL, receiver, &run) ||
         pthread_create(&tx_thread, NULL, sender, &run)) {
@@ -766,10 +871,11 @@ int main(int argc, char **argv)
     }
     drops = sent > received ? sent - received : 0;
     pps = window / elapsed;
-    printf("peer=%s size=%zu seconds=%.3f sent=%llu received=%llu "
+    printf("peer=%s pack=%u size=%zu seconds=%.3f sent=%llu received=%llu "
            "drops=%llu other=%llu pps=%.0f gbps=%.3f drop_pct=%.2f "
            "tx_cpu=%.2f rx_cpu=%.2f",
-           peer_names[run.opt.peer], run.opt.size, elapsed, sent, received,
+           peer_names[run.opt.peer], run.opt.pack, run.opt.size, elapsed,
+           sent, received,
            drops, (unsigned long long)atomic_load(&run.other), pps,
            pps * run.opt.size * 8 / 1e9, sent ? 100.0 * drops / sent : 0.0,
            run.tx_cpu / elapsed, run.rx_cpu / elapsed);
