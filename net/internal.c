@@ -205,8 +205,9 @@ static void internal_update_info(InternalState *s)
         state = "reconnecting";
     }
     if (s->state == INTERNAL_PORT_JOINED) {
-        qemu_set_info_str(&s->nc, "network=%s,socket=%s,port=%" PRIu32 ",%s",
-                          s->network, s->sock_path, s->port_id, state);
+        qemu_set_info_str(&s->nc, "network=%s,socket=%s,port=%" PRIu32
+                          ",%s,%s", s->network, s->sock_path, s->port_id,
+                          state, s->batch ? "batched" : "unbatched");
     } else {
         qemu_set_info_str(&s->nc, "network=%s,socket=%s,%s",
                           s->network, s->sock_path, state);

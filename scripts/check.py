@@ -102,6 +102,8 @@ def qemu_env():
     env['QTEST_QEMU_BINARY'] = os.path.join(QEMU_BUILD, 'qemu-system-x86_64')
     env['QTEST_QEMU_IMG'] = ''
     env.setdefault('G_TEST_DBUS_DAEMON', '/bin/true')
+    # Where qtests find their data files (g_test_build_filename).
+    env['G_TEST_SRCDIR'] = os.path.join(TOP, 'tests', 'qtest')
     return env
 
 

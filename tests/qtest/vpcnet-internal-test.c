@@ -899,7 +899,7 @@ static void test_info_network(void)
     sock_re = g_regex_escape_string(env.sock_dir, -1);
     joined_re = g_strdup_printf("^ *\\\\ n0: index=0,type=internal,"
                                 "network=lab,socket=%s/lab\\.sock,"
-                                "port=[0-9]+,joined$", sock_re);
+                                "port=[0-9]+,joined,batched$", sock_re);
     line = info_network_line(a.qts);
     g_test_message("info network: %s", line);
     g_assert_true(g_regex_match_simple(joined_re, line, 0, 0));
@@ -929,6 +929,45 @@ static void test_info_network(void)
     netenv_cleanup(&env);
 }
 
+/*
+ * A switch that does not batch (the stub, by default) gets one FRAME
+ * per frame from QEMU and sends it the same way: QEMU's unbatched path,
+ * which an older qemu-vswitch would take.
+ */
+static void test_unbatched_switch(void)
+{
+    g_autofree char *stub = g_test_build_filename(G_TEST_DIST,
+                                                  "vswitch-stub.py", NULL);
+    g_autofree char *opts = g_strdup_printf("network=lan,helper=%s", stub);
+    const char *const lan[] = { opts };
+    g_autofree char *line = NULL;
+    uint8_t frame[1514];
+    NetEnv env;
+    Vm a, b;
+
+    g_assert_true(g_file_test(stub, G_FILE_TEST_IS_EXECUTABLE));
+    netenv_init(&env);
+    vm_start(&a, "vm-a", 1, lan, &mac_a);
+    vm_start(&b, "vm-b", 1, lan, &mac_b);
+
+    line = info_network_line(a.qts);
+    g_assert_true(g_regex_match_simple(",joined,unbatched$", line, 0, 0));
+    for (int i = 0; i < 20; i++) {
+        size_t len = 60 + i * 70;
+
+        make_frame(frame, len, mac_b, mac_a, i);
+        send_frame(&a.nic[0], frame, len);
+        expect_frame(&b.nic[0], frame, len);
+        make_frame(frame, len, mac_a, mac_b, 100 + i);
+        send_frame(&b.nic[0], frame, len);
+        expect_frame(&a.nic[0], frame, len);
+    }
+
+    vm_stop(&a);
+    vm_stop(&b);
+    netenv_cleanup(&env);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -939,6 +978,7 @@ int main(int argc, char **argv)
     qtest_add_func("vpcnet-internal/isolation", test_isolation);
     qtest_add_func("vpcnet-internal/bad-options", test_bad_options);
     qtest_add_func("vpcnet-internal/info-network", test_info_network);
+    qtest_add_func("vpcnet-internal/unbatched-switch", test_unbatched_switch);
 
     return g_test_run();
 }

@@ -112,7 +112,12 @@ def main():
         if os.fork() > 0:
             os._exit(0)
         os.setsid()
-    # Tests stop the switch by the pid it leaves beside its socket.
+    # Tests stop the switch by the pid it leaves beside its socket and,
+    # as qemu-vswitch does, in the lock file it holds.
+    lock.seek(0)
+    lock.truncate()
+    lock.write('%d\n' % os.getpid())
+    lock.flush()
     with open(path[:-len('.sock')] + '.pid', 'w') as f:
         f.write('%d\n' % os.getpid())
         # Let go of QEMU's stdio, or a pipe on it never sees EOF.
