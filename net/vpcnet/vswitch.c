@@ -67,6 +67,7 @@
  */
 #include "net/vpcnet/switch.h"
 #include "net/vpcnet/dhcp-server.h"
+#include "net/vpcnet/macaddr.h"
 #include "net/vpcnet/vswitch-proto.h"
 
 #include <arpa/inet.h>
@@ -101,6 +102,7 @@
 /* SO_SNDBUF and SO_RCVBUF of a port (the kernel caps them). */
 #define PORT_SOCK_BUF       (1 << 20)
 #define MAX_HELLO           16      /* connections not joined yet */
+#define MAX_RESERVATIONS    64      /* --reserve options */
 #define MAX_CONNS           (VSW_MAX_PORTS + MAX_HELLO)
 #define MAX_EVENTS          64
 #define ACCEPT_BATCH        16
@@ -168,6 +170,9 @@ typedef struct Options {
     bool dhcp_off;
     uint32_t dhcp_start;
     uint32_t dhcp_end;
+    uint32_t lease_time;
+    VpcDhcpReservation reserve[MAX_RESERVATIONS];
+    unsigned n_reserve;
     unsigned idle_timeout;
     bool daemonize;
     bool list;
@@ -832,7 +837,8 @@ static void describe_config(const Daemon *d, char *buf, size_t size)
     }
     format_ip(d->dhcp_cfg.range_start, a);
     format_ip(d->dhcp_cfg.range_end, b);
-    snprintf(buf, size, "dhcp=on, range %s-%s", a, b);
+    snprintf(buf, size, "dhcp=on, range %s-%s, lease %" PRIu32 " s", a, b,
+             d->dhcp_cfg.lease_time);
 }
 
 /* Whether the settings a HELLO asks for differ from ours. */
@@ -869,7 +875,7 @@ static void set_port_buffers(int fd)
 static void handle_hello(Daemon *d, Conn *c, const uint8_t *p, size_t len)
 {
     char text[TEXT_MAX];
-    char config[64];
+    char config[96];
     VswHello hello;
     bool differs;
 
@@ -947,7 +953,7 @@ static char *list_text(Daemon *d, size_t *len)
 {
     const VswStats *st = vsw_stats(d->sw);
     char *text = NULL;
-    char config[64], mac[18];
+    char config[96], mac[18];
     unsigned i;
     FILE *f;
 
@@ -1412,6 +1418,11 @@ static int make_switch(Daemon *d)
         d->dhcp_cfg.range_start = d->opt.dhcp_start;
         d->dhcp_cfg.range_end = d->opt.dhcp_end;
     }
+    if (d->opt.lease_time) {
+        d->dhcp_cfg.lease_time = d->opt.lease_time;
+    }
+    d->dhcp_cfg.reservations = d->opt.reserve;
+    d->dhcp_cfg.n_reservations = d->opt.n_reserve;
     if (d->opt.dhcp_off) {
         return 0;
     }
@@ -1613,6 +1624,8 @@ static void usage(FILE *f)
 "  --dhcp on|off           serve DHCP (default on)\n"
 "  --dhcp-start ADDR       first DHCP address (169.254.0.16)\n"
 "  --dhcp-end ADDR         last DHCP address (169.254.10.254)\n"
+"  --lease-time SECONDS    DHCP lease time (default 3600)\n"
+"  --reserve MAC=ADDR      always lease ADDR to MAC (repeatable)\n"
 "  --idle-timeout SECONDS  exit after that long with no port\n"
 "                          (default 30, 0 never)\n"
 "  --daemonize             detach once the socket listens, log to\n"
@@ -1644,6 +1657,8 @@ static int parse_options(int argc, char **argv, Options *opt)
         { "dhcp-start", required_argument, NULL, 's' },
         { "dhcp-end", required_argument, NULL, 'e' },
         { "idle-timeout", required_argument, NULL, 'i' },
+        { "lease-time", required_argument, NULL, 't' },
+        { "reserve", required_argument, NULL, 'r' },
         { "daemonize", no_argument, NULL, 'D' },
         { "foreground", no_argument, NULL, 'f' },
         { "list", no_argument, NULL, 'l' },
@@ -1651,6 +1666,9 @@ static int parse_options(int argc, char **argv, Options *opt)
         { NULL, 0, NULL, 0 },
     };
     bool have_start = false, have_end = false;
+    VpcDhcpReservation *r;
+    char mac_text[18];
+    const char *eq;
     unsigned long v;
     int c;
 
@@ -1687,6 +1705,37 @@ static int parse_options(int argc, char **argv, Options *opt)
                 return -1;
             }
             opt->idle_timeout = v;
+            break;
+        case 't':
+            if (parse_uint(optarg, '\0', 365ul * 24 * 3600, &v) < 0 ||
+                v < 60) {
+                logmsg("--lease-time takes 60 to 31536000 seconds, not "
+                       "'%s'", optarg);
+                return -1;
+            }
+            opt->lease_time = v;
+            break;
+        case 'r':
+            eq = strchr(optarg, '=');
+            if (opt->n_reserve == MAX_RESERVATIONS) {
+                logmsg("--reserve: at most %d reservations",
+                       MAX_RESERVATIONS);
+                return -1;
+            }
+            r = &opt->reserve[opt->n_reserve];
+            if (eq && eq - optarg == sizeof(mac_text) - 1) {
+                memcpy(mac_text, optarg, sizeof(mac_text) - 1);
+                mac_text[sizeof(mac_text) - 1] = '\0';
+            } else {
+                mac_text[0] = '\0';
+            }
+            if (vpc_mac_parse(mac_text, r->mac) < 0 ||
+                parse_addr(eq + 1, &r->addr) < 0) {
+                logmsg("--reserve takes MAC=ADDR (aa:bb:cc:dd:ee:ff=a.b.c.d), "
+                       "not '%s'", optarg);
+                return -1;
+            }
+            opt->n_reserve++;
             break;
         case 'D':
             opt->daemonize = true;

@@ -10,6 +10,7 @@
 #   test-vswitch-daemon.py PATH-TO-qemu-vswitch
 
 import os
+import re
 import select
 import shutil
 import signal
@@ -500,6 +501,30 @@ def test_dhcp_off():
     stop(d)
 
 
+def test_reserve():
+    d = start('resv', '--reserve', '00:03:ff:00:00:07=169.254.9.9',
+              '--lease-time', '120')
+    c = Client('resv', 'r')
+    ok(dhcp_lease(c, 7, 0x77) == ('169.254.9.9', '169.254.9.9'),
+       '--reserve: the reserved MAC is offered and given its address')
+    rc, out = run_list('resv')
+    ok(rc == 0 and 'lease 120 s' in out and
+       re.search(r'169\.254\.9\.9 +00:03:ff:00:00:07 +bound +expires in '
+                 r'1[0-2][0-9] s +reserved', out),
+       '--list shows the lease time and the reserved lease', out)
+    c.close()
+    stop(d)
+    for args, what in ((['--reserve', '00:03:ff:00:00=169.254.9.9'],
+                        'MAC=ADDR'),
+                       (['--reserve', '00:03:ff:00:00:07=10.0.0.1'],
+                        'not a free host of the subnet'),
+                       (['--lease-time', '59'], '60 to 31536000')):
+        r = subprocess.run([VSWITCH, '--network', 'resv2'] + args, env=ENV,
+                           capture_output=True, text=True, timeout=10)
+        ok(r.returncode == 1 and what in r.stderr,
+           'refused: %s' % ' '.join(args), r.stderr)
+
+
 def test_idle():
     d = start('idle', '--idle-timeout', '1')
     a = Client('idle', 'a')
@@ -558,6 +583,7 @@ def main():
         test_switching()
         test_batching()
         test_dhcp_off()
+        test_reserve()
         test_idle()
         test_daemonize()
     finally:
