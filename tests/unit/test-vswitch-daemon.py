@@ -485,6 +485,52 @@ def test_batching():
     stop(d)
 
 
+def rss_kib(pid):
+    with open('/proc/%d/status' % pid) as f:
+        for line in f:
+            if line.startswith('VmRSS:'):
+                return int(line.split()[1])
+    return 0
+
+
+def test_stuck_port():
+    """A port that never reads costs the others nothing: its socket and
+    then its queue fill, its frames are dropped and counted, and the
+    daemon's memory stays bounded."""
+    d = start('stuck')
+    a, b, c = (Client('stuck', x) for x in ('sender', 'reader', 'stuck'))
+    rounds, per_round, size = 100, 50, 1000
+    rss_before = rss_kib(d.pid)
+    got = 0
+    for r in range(rounds):
+        for i in range(per_round):
+            a.send(eth(BCAST, mac(0x31), b'%d.%d' % (r, i)).ljust(size, b'x'))
+        for i in range(per_round):
+            m = b.recv(2.0)
+            if m in (None, 'eof') or m[0] != FRAME or len(m[1]) != size:
+                break
+            got += 1
+    sent = rounds * per_round
+    ok(got == sent, 'a reading port gets all %d frames while another port '
+       'reads nothing' % sent, 'got %d' % got)
+    rc, out = run_list('stuck')
+    drops = {}
+    for line in out.splitlines():
+        f = line.split()
+        if len(f) >= 6 and f[1] in ('sender', 'reader', 'stuck'):
+            drops[f[1]] = int(f[-1])
+    ok(rc == 0 and drops.get('reader') == 0 and
+       drops.get('stuck', 0) > 0,
+       'the stuck port\'s frames are dropped and counted, the reader\'s not',
+       out)
+    growth = rss_kib(d.pid) - rss_before
+    ok(growth < 8 * 1024, 'the daemon grew by %d KiB, under 8 MiB, for %d '
+       'frames it could not deliver' % (growth, drops.get('stuck', 0)))
+    for x in (a, b, c):
+        x.close()
+    stop(d)
+
+
 def test_dhcp_off():
     d = start('nodhcp', '--dhcp', 'off')
     a, b, c = (Client('nodhcp', x, flags=DHCP_OFF) for x in 'abc')
@@ -582,6 +628,7 @@ def main():
         test_usage()
         test_switching()
         test_batching()
+        test_stuck_port()
         test_dhcp_off()
         test_reserve()
         test_idle()
