@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "net/vpcnet/dhcp-server.h"
+#include "dhcp-request.h"
 
 #define T0 1700000000ull
 #define IP(a, b, c, d) \
@@ -135,57 +136,33 @@ static const VpcDhcpStats *stats(Fixture *fx)
 static size_t build_request(Fixture *fx, const ClientMsg *m, uint8_t *frame,
                             size_t cap)
 {
-    VpcDhcpHeader h = { 0 };
-    VpcDhcpWriter w;
-    VpcUdp4Frame f = { 0 };
-    uint8_t *payload = frame + VPC_UDP4_FRAME_HLEN;
-    int len;
-
-    h.op = VPC_BOOTREQUEST;
-    h.htype = VPC_DHCP_HTYPE_ETHER;
-    h.hlen = 6;
-    h.xid = m->xid ? m->xid : 0x5eed0000 + m->client;
-    h.flags = m->flags;
-    h.ciaddr = m->ciaddr;
-    h.giaddr = m->giaddr;
-    memcpy(h.chaddr, mac(m->client), 6);
-    vpc_dhcp_writer_init(&w, payload, cap - VPC_UDP4_FRAME_HLEN, &h);
-    vpc_dhcp_put_u8(&w, VPC_DHCP_OPT_MSG_TYPE, m->type);
-    if (m->requested) {
-        vpc_dhcp_put_u32(&w, VPC_DHCP_OPT_REQUESTED_IP, m->requested);
-    }
-    if (m->server_id) {
-        vpc_dhcp_put_u32(&w, VPC_DHCP_OPT_SERVER_ID, m->server_id);
-    }
-    if (m->hostname) {
-        vpc_dhcp_put_option(&w, VPC_DHCP_OPT_HOSTNAME, m->hostname,
-                            strlen(m->hostname));
-    }
-    if (m->client_id) {
-        vpc_dhcp_put_option(&w, VPC_DHCP_OPT_CLIENT_ID, m->client_id,
-                            m->client_id_len);
-    }
-    len = vpc_dhcp_writer_finish(&w, VPC_BOOTP_MIN_LEN);
-    g_assert_cmpint(len, >, 0);
+    TestDhcpRequest r = {
+        .type = m->type,
+        .chaddr = mac(m->client),
+        .xid = m->xid ? m->xid : 0x5eed0000 + m->client,
+        .flags = m->flags,
+        .ciaddr = m->ciaddr,
+        .giaddr = m->giaddr,
+        .requested = m->requested,
+        .server_id = m->server_id,
+        .hostname = m->hostname,
+        .client_id = m->client_id,
+        .client_id_len = m->client_id_len,
+        .ip_src = m->ip_src,
+    };
 
     if (m->giaddr) {
-        memcpy(f.eth_src, m->relay_mac, 6);
-        memcpy(f.eth_dst, fx->cfg.server_mac, 6);
-        f.ip_src = m->giaddr;
-        f.ip_dst = fx->cfg.server_ip;
-        f.src_port = VPC_DHCP_SERVER_PORT;
-    } else {
-        memcpy(f.eth_src, mac(m->client), 6);
-        memcpy(f.eth_dst, m->unicast ? fx->cfg.server_mac : bcast_mac, 6);
-        f.ip_src = m->ip_src;
-        f.ip_dst = m->unicast ? fx->cfg.server_ip : VPC_IPV4_BROADCAST;
-        f.src_port = VPC_DHCP_CLIENT_PORT;
+        /* From the relay, to the server. */
+        r.eth_src = m->relay_mac;
+        r.eth_dst = fx->cfg.server_mac;
+        r.ip_src = m->giaddr;
+        r.ip_dst = fx->cfg.server_ip;
+        r.src_port = VPC_DHCP_SERVER_PORT;
+    } else if (m->unicast) {
+        r.eth_dst = fx->cfg.server_mac;
+        r.ip_dst = fx->cfg.server_ip;
     }
-    f.dst_port = VPC_DHCP_SERVER_PORT;
-    f.ttl = 64;
-    len = vpc_udp4_frame_build(frame, cap, &f, payload, len);
-    g_assert_cmpint(len, >, 0);
-    return len;
+    return test_dhcp_request_build(&r, frame, cap);
 }
 
 /* Check a reply as any client would parse it, and keep it parsed. */

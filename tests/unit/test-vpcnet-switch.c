@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "net/vpcnet/switch.h"
+#include "dhcp-request.h"
 
 #define T0          1000u               /* monotonic seconds */
 #define WALL0       1700000000u         /* Unix seconds */
@@ -536,32 +537,14 @@ static void test_limits(void)
 static size_t build_discover(unsigned n, uint16_t flags, uint8_t *frame,
                              size_t cap)
 {
-    VpcDhcpHeader h = { 0 };
-    VpcDhcpWriter w;
-    VpcUdp4Frame f = { 0 };
-    uint8_t *payload = frame + VPC_UDP4_FRAME_HLEN;
-    int len;
+    TestDhcpRequest r = {
+        .type = VPC_DHCPDISCOVER,
+        .chaddr = mac(n),
+        .xid = 0x5eed0000 + n,
+        .flags = flags,
+    };
 
-    h.op = VPC_BOOTREQUEST;
-    h.htype = VPC_DHCP_HTYPE_ETHER;
-    h.hlen = 6;
-    h.xid = 0x5eed0000 + n;
-    h.flags = flags;
-    memcpy(h.chaddr, mac(n), 6);
-    vpc_dhcp_writer_init(&w, payload, cap - VPC_UDP4_FRAME_HLEN, &h);
-    vpc_dhcp_put_u8(&w, VPC_DHCP_OPT_MSG_TYPE, VPC_DHCPDISCOVER);
-    len = vpc_dhcp_writer_finish(&w, VPC_BOOTP_MIN_LEN);
-    g_assert_cmpint(len, >, 0);
-
-    memcpy(f.eth_src, mac(n), 6);
-    memcpy(f.eth_dst, bcast, 6);
-    f.ip_dst = VPC_IPV4_BROADCAST;
-    f.src_port = VPC_DHCP_CLIENT_PORT;
-    f.dst_port = VPC_DHCP_SERVER_PORT;
-    f.ttl = 64;
-    len = vpc_udp4_frame_build(frame, cap, &f, payload, len);
-    g_assert_cmpint(len, >, 0);
-    return len;
+    return test_dhcp_request_build(&r, frame, cap);
 }
 
 /* Parse the DHCP reply waiting first on port @i and return yiaddr. */
