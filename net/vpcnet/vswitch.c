@@ -201,6 +201,7 @@ typedef struct Options {
  * @now_ms: monotonic milliseconds, read once per wake-up.
  * @start_ms: @now_ms at startup.
  * @idle_since_ms: when @n_conns last dropped to 0.
+ * @accepting: the listening socket is watched (see update_accepting()).
  * @quit: leave the loop.
  * @use_syslog: detached: log to syslog rather than stderr.
  * @protocol_errors: connections closed for a protocol error.
@@ -229,6 +230,7 @@ typedef struct Daemon {
     int64_t now_ms;
     int64_t start_ms;
     int64_t idle_since_ms;
+    bool accepting;
     bool quit;
     bool use_syslog;
     uint64_t protocol_errors;
@@ -1216,6 +1218,29 @@ static void conn_read_frames(Daemon *d, Conn *c)
     }
 }
 
+/*
+ * Watch the listening socket only while a connection could be taken:
+ * when MAX_HELLO connections are waiting to join (or MAX_CONNS exist),
+ * newcomers wait in the kernel's backlog, as if the daemon were slow,
+ * rather than being accepted and closed, which a QEMU starting up would
+ * take for a refusal.
+ */
+static void update_accepting(Daemon *d)
+{
+    struct epoll_event ev = { .data.ptr = &listen_tag };
+    bool room = d->n_hello < MAX_HELLO && d->n_conns < MAX_CONNS;
+
+    if (room == d->accepting) {
+        return;
+    }
+    ev.events = room ? EPOLLIN : 0;
+    if (epoll_ctl(d->epfd, EPOLL_CTL_MOD, d->listen_fd, &ev) < 0) {
+        logmsg("epoll_ctl: %s", strerror(errno));
+        return;
+    }
+    d->accepting = room;
+}
+
 static void accept_conns(Daemon *d)
 {
     struct epoll_event ev = { .events = EPOLLIN };
@@ -1225,7 +1250,8 @@ static void accept_conns(Daemon *d)
     Conn *c;
     int fd;
 
-    for (i = 0; i < ACCEPT_BATCH; i++) {
+    for (i = 0; i < ACCEPT_BATCH &&
+         d->n_hello < MAX_HELLO && d->n_conns < MAX_CONNS; i++) {
         fd = accept4(d->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
             if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR &&
@@ -1240,11 +1266,6 @@ static void accept_conns(Daemon *d)
             (cred.uid != geteuid() && cred.uid != 0)) {
             d->refused_peers++;
             logmsg("refused a connection from uid %u", (unsigned)cred.uid);
-            close(fd);
-            continue;
-        }
-        if (d->n_hello >= MAX_HELLO || d->n_conns >= MAX_CONNS) {
-            logmsg("too many connections waiting to join; closing one");
             close(fd);
             continue;
         }
@@ -1267,6 +1288,7 @@ static void accept_conns(Daemon *d)
         d->n_hello++;
         d->connections++;
     }
+    update_accepting(d);
 }
 
 static void handle_signal(Daemon *d)
@@ -1385,6 +1407,7 @@ static void run(Daemon *d)
                 i++;
             }
         }
+        update_accepting(d);
     }
 }
 
@@ -1472,6 +1495,7 @@ static int make_loop(Daemon *d)
         logmsg("epoll_ctl: %s", strerror(errno));
         return -1;
     }
+    d->accepting = true;
     return 0;
 }
 

@@ -531,6 +531,29 @@ def test_stuck_port():
     stop(d)
 
 
+def test_join_burst():
+    """More clients than may wait to join at once (16), all arriving while
+    the daemon is busy: the extra ones wait in the backlog and join too,
+    rather than being accepted and closed, which a starting QEMU would
+    take for a refusal."""
+    d = start('burst')
+    os.kill(d.pid, signal.SIGSTOP)
+    clients = [Client('burst', 'vm%d' % i, hello=False) for i in range(24)]
+    for i, c in enumerate(clients):
+        c.s.send(msg(HELLO, struct.pack('<4sHH', b'VPCN', 1, 0) +
+                     struct.pack('!II', 0, 0) +
+                     (b'vm%d' % i).ljust(32, b'\0')))
+    os.kill(d.pid, signal.SIGCONT)
+    joined = 0
+    for c in clients:
+        c.welcome = c.recv(3.0)
+        st = c.status()
+        joined += bool(st and st[0] == 0)
+        c.close()
+    ok(joined == 24, '24 clients arriving at once all join', joined)
+    stop(d)
+
+
 def test_dhcp_off():
     d = start('nodhcp', '--dhcp', 'off')
     a, b, c = (Client('nodhcp', x, flags=DHCP_OFF) for x in 'abc')
@@ -629,6 +652,7 @@ def main():
         test_switching()
         test_batching()
         test_stuck_port()
+        test_join_burst()
         test_dhcp_off()
         test_reserve()
         test_idle()
