@@ -37,11 +37,13 @@
  * bottom half runs once the main loop has run the NIC, so it sends, in
  * one message, every frame the NIC transmitted in that pass; a frame
  * that would not fit sends the batch at once and starts a new one.
- * When the socket is full (EAGAIN, ENOBUFS) the batch stays, we return
- * 0 for every further frame so that the net layer queues it, and once
- * the socket is writable the batch goes and the net layer's queue is
+ * When the socket is full (EAGAIN) the batch stays, we return 0 for
+ * every further frame so that the net layer queues it, and once the
+ * socket is writable the batch goes and the net layer's queue is
  * flushed into a new one.  A lost connection discards the batch, and
- * counts its frames as drops.
+ * counts its frames as drops; so does any other send error, ENOBUFS
+ * included (the socket stays writable then, so waiting for it would
+ * spin).
  *
  * Transmit, unbatched (a daemon that did not agree): a guest frame goes
  * out with one sendmsg() of a FRAME header and the frame's own iovec,
@@ -783,7 +785,7 @@ static bool internal_tx_flush(InternalState *s)
     } while (ret < 0 && errno == EINTR);
 
     if (ret < 0) {
-        if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS) {
+        if (errno == EAGAIN || errno == EWOULDBLOCK) {
             if (!s->tx_blocked) {
                 s->tx_blocked = true;
                 trace_internal_tx_blocked(s->network, s->tx_frames,
@@ -900,7 +902,7 @@ static ssize_t internal_receive_iov(NetClientState *nc,
     } while (ret < 0 && errno == EINTR);
 
     if (ret < 0) {
-        if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS) {
+        if (errno == EAGAIN || errno == EWOULDBLOCK) {
             /* Keep the frame queued until the socket drains. */
             s->tx_blocked = true;
             internal_update_fd_handler(s);
@@ -1037,6 +1039,12 @@ static void internal_cleanup(NetClientState *nc)
 {
     InternalState *s = DO_UPCAST(InternalState, nc, nc);
 
+    /*
+     * Frames we handed the peer with qemu_send_packet_async() may still
+     * wait in its queue, with internal_rx_drained() as their callback:
+     * drop them before the state goes.
+     */
+    qemu_purge_queued_packets(nc);
     if (s->fd >= 0) {
         qemu_set_fd_handler(s->fd, NULL, NULL, NULL);
         close(s->fd);
