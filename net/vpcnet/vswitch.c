@@ -658,6 +658,41 @@ static void conn_send_failed(Daemon *d, Conn *c, int err)
 }
 
 /*
+ * Send @n messages prepared from the head of @c's queue, message i
+ * carrying @msg_frames[i] frames, and release the frames of those that
+ * went.  Returns true when the caller may go on with the next ones:
+ * all went, or the first could never go (EMSGSIZE, ENOBUFS: it is
+ * dropped, the next ones may fit).  False when the socket is full, or
+ * the connection failed and was killed.
+ */
+static bool conn_send_queued(Daemon *d, Conn *c, struct mmsghdr *mmsg,
+                             const unsigned *msg_frames, unsigned n)
+{
+    unsigned i, popped = 0;
+    int sent;
+
+    do {
+        sent = sendmmsg(c->fd, mmsg, n, MSG_DONTWAIT | MSG_NOSIGNAL);
+    } while (sent < 0 && errno == EINTR);
+    if (sent < 0) {
+        if (errno == EAGAIN || errno == EWOULDBLOCK) {
+            return false;
+        }
+        if (errno == EMSGSIZE || errno == ENOBUFS) {
+            vsw_port_pop(c->port, msg_frames[0], false);
+            return true;
+        }
+        conn_send_failed(d, c, errno);
+        return false;
+    }
+    for (i = 0; i < (unsigned)sent; i++) {
+        popped += msg_frames[i];
+    }
+    vsw_port_pop(c->port, popped, true);
+    return (unsigned)sent == n;
+}
+
+/*
  * Write what waits in the queue of a port without batching: one FRAME
  * message per frame, TX_BATCH messages per sendmmsg.
  */
@@ -666,10 +701,10 @@ static void conn_flush_frame(Daemon *d, Conn *c)
     static uint8_t hdr[TX_BATCH][VSW_HDR_LEN];
     static struct iovec iov[TX_BATCH][2];
     static struct mmsghdr mmsg[TX_BATCH];
+    static unsigned msg_frames[TX_BATCH];
     const uint8_t *frame;
     size_t len;
     unsigned n, i;
-    int sent;
 
     while (c->port && (n = vsw_port_queue_len(c->port)) > 0) {
         if (n > TX_BATCH) {
@@ -685,25 +720,9 @@ static void conn_flush_frame(Daemon *d, Conn *c)
             memset(&mmsg[i], 0, sizeof(mmsg[i]));
             mmsg[i].msg_hdr.msg_iov = iov[i];
             mmsg[i].msg_hdr.msg_iovlen = 2;
+            msg_frames[i] = 1;
         }
-        sent = sendmmsg(c->fd, mmsg, n, MSG_DONTWAIT | MSG_NOSIGNAL);
-        if (sent < 0) {
-            if (errno == EINTR) {
-                continue;
-            }
-            if (errno == EAGAIN || errno == EWOULDBLOCK) {
-                break;
-            }
-            if (errno == EMSGSIZE || errno == ENOBUFS) {
-                /* This one frame cannot go; the next ones may. */
-                vsw_port_pop(c->port, 1, false);
-                continue;
-            }
-            conn_send_failed(d, c, errno);
-            return;
-        }
-        vsw_port_pop(c->port, sent, true);
-        if ((unsigned)sent < n) {
+        if (!conn_send_queued(d, c, mmsg, msg_frames, n)) {
             break;
         }
     }
@@ -727,8 +746,8 @@ static void conn_flush_frames(Daemon *d, Conn *c)
     VswFramesIov m;
     const uint8_t *frame;
     size_t len, iov_used, iov_room;
-    unsigned q, f, n, i, popped;
-    int sent, added;
+    unsigned q, f, n;
+    int added;
 
     while (c->port && (q = vsw_port_queue_len(c->port)) > 0) {
         f = 0;
@@ -769,27 +788,7 @@ static void conn_flush_frames(Daemon *d, Conn *c)
             vsw_port_pop(c->port, 1, false);
             continue;
         }
-        sent = sendmmsg(c->fd, mmsg, n, MSG_DONTWAIT | MSG_NOSIGNAL);
-        if (sent < 0) {
-            if (errno == EINTR) {
-                continue;
-            }
-            if (errno == EAGAIN || errno == EWOULDBLOCK) {
-                break;
-            }
-            if (errno == EMSGSIZE || errno == ENOBUFS) {
-                /* This one message cannot go; the next ones may. */
-                vsw_port_pop(c->port, msg_frames[0], false);
-                continue;
-            }
-            conn_send_failed(d, c, errno);
-            return;
-        }
-        for (i = 0, popped = 0; i < (unsigned)sent; i++) {
-            popped += msg_frames[i];
-        }
-        vsw_port_pop(c->port, popped, true);
-        if ((unsigned)sent < n) {
+        if (!conn_send_queued(d, c, mmsg, msg_frames, n)) {
             break;
         }
     }
