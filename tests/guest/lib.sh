@@ -104,6 +104,30 @@ nic_info() {
     return 0
 }
 
+# iface_up IFACE: report what nic_info finds, set IFACE up and report
+# "carrier 1" once its link is up within 15 s, else "carrier 0".
+iface_up() {
+    nic_info "$1"
+    ip link set "$1" up
+    if wait_carrier "$1" 15; then
+        result carrier 1
+    else
+        result carrier 0
+    fi
+}
+
+# report_addr IFACE: report IFACE's IPv4 address with prefix ("addr"),
+# the default route or "none" ("route.default") and the routing table
+# on one line ("routes").
+report_addr() {
+    local route
+    result addr "$(ip -4 -o addr show dev "$1" | awk '{ print $4; exit }')"
+    # (busybox ip prints every route for "ip route show default")
+    route=$(ip route | grep '^default')
+    result route.default "${route:-none}"
+    result routes "$(ip route | sed 's/ *$//' | paste -s -d ';')"
+}
+
 # dhcp_lease IFACE [TRIES] [PREFIX]: get a lease with udhcpc, at most TRIES
 # discovers two seconds apart.  /etc/udhcpc.script configures IFACE, reports
 # the lease fields under PREFIX (default "dhcp.") and keeps them in

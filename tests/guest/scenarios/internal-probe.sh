@@ -18,24 +18,14 @@
 host_channel_open || { result error no-control-channel; exit 1; }
 iface=$(first_eth)
 [ -n "$iface" ] || { result error no-interface; exit 1; }
-nic_info "$iface"
-ip link set "$iface" up
-if wait_carrier "$iface" 15; then
-    result carrier 1
-else
-    result carrier 0
-fi
+iface_up "$iface"
 if dhcp_lease "$iface" 5; then
     result dhcp ok
 else
     result dhcp fail
     exit 1
 fi
-result addr "$(ip -4 -o addr show dev "$iface" | awk '{ print $4; exit }')"
-# (busybox ip prints every route for "ip route show default")
-route=$(ip route | grep '^default')
-result route.default "${route:-none}"
-result routes "$(ip route | sed 's/ *$//' | paste -s -d ';')"
+report_addr "$iface"
 
 targets=$(host_wait targets 120) || { result error no-targets; exit 1; }
 n=0

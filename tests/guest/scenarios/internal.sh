@@ -32,13 +32,7 @@
 host_channel_open || { result error no-control-channel; exit 1; }
 iface=$(first_eth)
 [ -n "$iface" ] || { result error no-interface; exit 1; }
-nic_info "$iface"
-ip link set "$iface" up
-if wait_carrier "$iface" 15; then
-    result carrier 1
-else
-    result carrier 0
-fi
+iface_up "$iface"
 
 uptime_ds() {
     # Tenths of a second since boot.
@@ -84,11 +78,7 @@ if [ -n "$static" ]; then
     ip -4 addr flush dev "$iface"
     ip addr add "$static" dev "$iface"
 fi
-result addr "$(ip -4 -o addr show dev "$iface" | awk '{ print $4; exit }')"
-# (busybox ip prints every route for "ip route show default")
-route=$(ip route | grep '^default')
-result route.default "${route:-none}"
-result routes "$(ip route | sed 's/ *$//' | paste -s -d ';')"
+report_addr "$iface"
 [ -n "$(iface_addr "$iface")" ] || exit 1
 
 peer=$(host_wait peer 120) || { result error no-peer; exit 1; }

@@ -18,13 +18,7 @@
 
 iface=$(first_eth)
 [ -n "$iface" ] || { result error no-interface; exit 1; }
-nic_info "$iface"
-ip link set "$iface" up
-if wait_carrier "$iface" 15; then
-    result carrier 1
-else
-    result carrier 0
-fi
+iface_up "$iface"
 # Linux settles duplex from the PHY's link partner on its media timer.
 n=0
 while [ $n -lt 50 ] && ! dmesg | grep -q 'duplex based on MII'; do
