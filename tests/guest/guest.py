@@ -216,7 +216,24 @@ class Console:
         proc.wait()
 
 
-class Result:
+class _BootResult:
+    """What every boot leaves, from its console: log_path, timed_out,
+    qemu_status, duration, error (the harness's own failure), lines."""
+
+    def __init__(self, console):
+        self.log_path = console.log_path
+        self.timed_out = console.timed_out
+        self.qemu_status = console.exit_status
+        self.duration = console.duration
+        self.error = console.error
+        self.lines = list(console.lines)
+
+    def tail(self, n=15):
+        """The last n console lines (without terminal escapes)."""
+        return self.lines[-n:] if n else []
+
+
+class Result(_BootResult):
     """What one boot of the Linux guest reported.
 
     values      dict of VPCNET-RESULT key -> value (last one wins)
@@ -227,14 +244,9 @@ class Result:
     """
 
     def __init__(self, console, values, rc):
+        super().__init__(console)
         self.values = values
         self.rc = rc
-        self.log_path = console.log_path
-        self.timed_out = console.timed_out
-        self.qemu_status = console.exit_status
-        self.duration = console.duration
-        self.error = console.error
-        self.lines = list(console.lines)
 
     @property
     def ok(self):
@@ -242,10 +254,6 @@ class Result:
 
     def get(self, key, default=None):
         return self.values.get(key, default)
-
-    def tail(self, n=15):
-        """The last n console lines (without terminal escapes)."""
-        return self.lines[-n:] if n else []
 
     def summary(self):
         if self.error:
@@ -522,7 +530,7 @@ imgfetch {url}/done/failed/${errno}
 '''
 
 
-class IpxeResult:
+class IpxeResult(_BootResult):
     """What one iPXE boot proved.
 
     requests   paths the script fetched from the report server, in order
@@ -533,13 +541,8 @@ class IpxeResult:
     """
 
     def __init__(self, console, requests):
+        super().__init__(console)
         self.requests = list(requests)
-        self.log_path = console.log_path
-        self.timed_out = console.timed_out
-        self.qemu_status = console.exit_status
-        self.duration = console.duration
-        self.error = console.error
-        self.lines = list(console.lines)
         self.lease = None
         self.done = None
         for path in self.requests:
@@ -549,9 +552,6 @@ class IpxeResult:
                 self.lease = dict(zip(('ip', 'netmask', 'gateway', 'mac', 'chip'), parts[1:]))
             elif parts[0] == 'done' and len(parts) >= 2:
                 self.done = parts[1]
-
-    def tail(self, n=15):
-        return self.lines[-n:] if n else []
 
     def summary(self):
         if self.error:
