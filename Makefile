@@ -30,8 +30,7 @@ TARGETS   := qemu-system-x86_64 qemu-bridge-helper net/vpcnet/qemu-vswitch
 # What `make check` builds in addition.
 QTESTS    := tests/qtest/qos-test tests/qtest/vpcnet-internal-test
 
-.PHONY: all deps fetch graft qemu lib check check-unit check-qtest check-guest \
-        bench-nic checkpatch clean distclean
+.PHONY: all deps fetch graft qemu lib check bench-nic checkpatch clean distclean
 
 all: qemu lib
 
@@ -78,9 +77,10 @@ check: all
 	@$(NINJA) -C $(OBJ) $(QTESTS) | { grep -v '^ninja: no work to do' || true; }
 	@$(PYTHON) scripts/check.py
 
-check-unit check-qtest check-guest: all
+# One suite of scripts/check.py: check-unit, check-qtest, check-guest...
+check-%: all
 	@$(NINJA) -C $(OBJ) $(QTESTS) >/dev/null
-	@$(PYTHON) scripts/check.py $(@:check-%=%)
+	@$(PYTHON) scripts/check.py $*
 
 # QEMU's style checker over every C file of ours.
 checkpatch: fetch
@@ -115,3 +115,7 @@ clean:
 
 distclean:
 	rm -rf $(BUILD)
+
+# Each feature's own targets (bench-*, fuzz-*, install steps) live in a
+# fragment of its own; they may add to TARGETS and QTESTS above.
+include $(sort $(wildcard scripts/make/*.mk))

@@ -12,13 +12,18 @@ BUILD_PKGS="build-essential pkg-config meson ninja-build python3 python3-venv
 # Run time: firmware for the x86 machines (SeaBIOS, iPXE option ROMs,
 # linuxboot for -kernel), and tools the guest tests use on the host.
 RUN_PKGS="seabios ipxe-qemu qemu-system-data cpio iproute2 socat"
-# Benchmarks (scripts/deps.sh bench): the peers we measure against
-# (iperf3; vde_switch and libvdeplug for make bench-switch's load tool).
-BENCH_PKGS="iperf3 vde2 libvdeplug-dev"
+# More groups, named on the command line (scripts/deps.sh GROUP...), each
+# a list of packages in scripts/deps.d/GROUP: what one test suite or
+# benchmark needs on top of the build (bench: iperf3 and vde2 for the NIC
+# and switch benchmarks; a test suite installs its own group when it
+# starts, so a fresh machine needs nothing by hand).
 PKGS=$(echo $BUILD_PKGS $RUN_PKGS)
-if [ "${1:-}" = bench ]; then
-    PKGS=$(echo $PKGS $BENCH_PKGS)
-fi
+for group in "$@"; do
+    list=$(dirname "$0")/deps.d/$group
+    [ -f "$list" ] || { echo "deps: no package group '$group' ($list)" >&2; exit 1; }
+    PKGS="$PKGS $(grep -v '^#' "$list" | tr '\n' ' ')"
+done
+PKGS=$(echo $PKGS)
 
 sudo_cmd() {
     if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
