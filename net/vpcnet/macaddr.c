@@ -37,19 +37,58 @@ void vpc_mac_derive(uint8_t out[6], const uint8_t host_mac[6],
     out[5] = low;
 }
 
+static int hex_digit(char c)
+{
+    if (c >= '0' && c <= '9') {
+        return c - '0';
+    }
+    if (c >= 'a' && c <= 'f') {
+        return c - 'a' + 10;
+    }
+    if (c >= 'A' && c <= 'F') {
+        return c - 'A' + 10;
+    }
+    return -1;
+}
+
+/*
+ * By hand, not sscanf: "%2x" skips leading spaces and takes a sign or a
+ * single digit, so " 1: 2: 3: 4: 5: 6" and "+1:-2:3:4:5:6" would pass.
+ */
 int vpc_mac_parse(const char *text, uint8_t mac[6])
 {
-    unsigned v[6];
-    char tail;
+    uint8_t out[6];
+    char sep;
 
-    if (sscanf(text, "%2x:%2x:%2x:%2x:%2x:%2x%c",
-               &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &tail) != 6) {
+    if (!text || strnlen(text, VPC_MAC_STRLEN) != VPC_MAC_STRLEN - 1) {
+        return -1;
+    }
+    sep = text[2];
+    if (sep != ':' && sep != '-') {
         return -1;
     }
     for (int i = 0; i < 6; i++) {
-        mac[i] = v[i];
+        int hi = hex_digit(text[3 * i]);
+        int lo = hex_digit(text[3 * i + 1]);
+
+        if (hi < 0 || lo < 0 || (i < 5 && text[3 * i + 2] != sep)) {
+            return -1;
+        }
+        out[i] = (uint8_t)(hi << 4 | lo);
     }
+    memcpy(mac, out, 6);
     return 0;
+}
+
+void vpc_mac_format(const uint8_t mac[6], char buf[VPC_MAC_STRLEN])
+{
+    static const char hex[] = "0123456789abcdef";
+
+    for (int i = 0; i < 6; i++) {
+        buf[3 * i] = hex[mac[i] >> 4];
+        buf[3 * i + 1] = hex[mac[i] & 0xf];
+        buf[3 * i + 2] = i < 5 ? ':' : '\0';
+    }
 }
 
 /* Read @sysfs_net/@ifname/address; 0 on success. */

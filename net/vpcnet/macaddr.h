@@ -15,8 +15,10 @@
 #ifndef VPCNET_MACADDR_H
 #define VPCNET_MACADDR_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #define VPC_MAC_OUI0 0x00
 #define VPC_MAC_OUI1 0x03
@@ -45,7 +47,29 @@ int vpc_host_adapter_mac(const char *sysfs_net, const char *ifname,
                          uint8_t mac[6], char chosen[16],
                          char *err, size_t errlen);
 
-/* vpc_mac_parse - parse "aa:bb:cc:dd:ee:ff"; returns 0 or -1. */
+/* The length of "aa:bb:cc:dd:ee:ff" with its NUL: vpc_mac_format()'s buffer. */
+#define VPC_MAC_STRLEN 18
+
+/*
+ * vpc_mac_parse - parse a MAC address written the way ip(8) and sysfs do.
+ * @text: exactly six groups of two hex digits (either case), separated by
+ *        ':' throughout or by '-' throughout (Windows' form): 17 characters,
+ *        nothing before or after, no spaces, signs or single digits.
+ * @mac: the address; written only when the text is accepted.
+ * Returns 0, or -1 when @text is anything else.
+ */
 int vpc_mac_parse(const char *text, uint8_t mac[6]);
+
+/*
+ * vpc_mac_format - write @mac as "aa:bb:cc:dd:ee:ff" (lower case) into @buf,
+ * always NUL-terminated.  vpc_mac_parse() reads it back.
+ */
+void vpc_mac_format(const uint8_t mac[6], char buf[VPC_MAC_STRLEN]);
+
+/* vpc_mac_equal - whether two 6-byte hardware addresses are the same. */
+static inline bool vpc_mac_equal(const uint8_t *a, const uint8_t *b)
+{
+    return memcmp(a, b, 6) == 0;
+}
 
 #endif

@@ -89,6 +89,90 @@ static void test_parse(void)
     g_assert_cmpint(vpc_mac_parse("nonsense", m), ==, -1);
 }
 
+/* Upper case, and Windows' '-' form, read as the same address. */
+static void test_parse_forms(void)
+{
+    static const uint8_t want[6] = { 0x00, 0x03, 0xff, 0xab, 0xcd, 0xef };
+    uint8_t m[6];
+
+    g_assert_cmpint(vpc_mac_parse("00:03:FF:AB:cd:Ef", m), ==, 0);
+    g_assert_cmpmem(m, 6, want, 6);
+    memset(m, 0, sizeof(m));
+    g_assert_cmpint(vpc_mac_parse("00-03-ff-ab-cd-ef", m), ==, 0);
+    g_assert_cmpmem(m, 6, want, 6);
+}
+
+/* Everything sscanf("%2x:...") used to let through, and more. */
+static void test_parse_rejects(void)
+{
+    static const char *const bad[] = {
+        " 1: 2: 3: 4: 5: 6",        /* the case that passed --reserve */
+        "1:2:3:4:5:6",              /* single digits */
+        "+1:-2:03:04:05:06",        /* signs */
+        "0x:03:ff:1a:2b:3c",
+        " 00:03:ff:1a:2b:3c",       /* leading space */
+        "00:03:ff:1a:2b:3c ",       /* trailing space */
+        "00:03:ff:1a:2b:3c\n",      /* trailing newline */
+        "00:03:ff:1a:2b:3",         /* short last group */
+        "00:03:ff:1a:2b:3cd",
+        "00:03:ff:1a:2b:3c:",
+        "00 03 ff 1a 2b 3c",        /* other separators */
+        "00.03.ff.1a.2b.3c",
+        "00:03-ff:1a:2b:3c",        /* mixed separators */
+        "00-03-ff-1a-2b:3c",
+        "000:3:ff:1a:2b:3c",        /* groups shifted */
+        "0003ff1a2b3c",             /* no separators */
+        "00:03:ff:1a:2g:3c",        /* not hex */
+        "",
+    };
+    static const uint8_t untouched[6] = { 1, 2, 3, 4, 5, 6 };
+    uint8_t untouched_copy[6] = { 1, 2, 3, 4, 5, 6 };
+
+    for (unsigned i = 0; i < G_N_ELEMENTS(bad); i++) {
+        uint8_t m[6];
+
+        memcpy(m, untouched, 6);
+        if (vpc_mac_parse(bad[i], m) != -1) {
+            g_test_message("accepted \"%s\"", bad[i]);
+            g_test_fail();
+        }
+        /* A refused text leaves the caller's buffer as it was. */
+        g_assert_cmpmem(m, 6, untouched, 6);
+    }
+    g_assert_cmpint(vpc_mac_parse(NULL, untouched_copy), ==, -1);
+}
+
+/* vpc_mac_format writes what vpc_mac_parse reads, for every octet value. */
+static void test_format_round_trip(void)
+{
+    static const uint8_t low_nibbles[6] = { 0, 3, 0xff, 0x0a, 0xb0, 1 };
+    char buf[VPC_MAC_STRLEN];
+    uint8_t m[6], back[6];
+
+    vpc_mac_format(low_nibbles, buf);
+    g_assert_cmpstr(buf, ==, "00:03:ff:0a:b0:01");
+    for (unsigned v = 0; v < 256; v++) {
+        for (int i = 0; i < 6; i++) {
+            m[i] = (uint8_t)(v + 37 * i);
+        }
+        memset(buf, 'x', sizeof(buf));
+        vpc_mac_format(m, buf);
+        g_assert_cmpuint(strlen(buf), ==, VPC_MAC_STRLEN - 1);
+        g_assert_cmpint(vpc_mac_parse(buf, back), ==, 0);
+        g_assert_cmpmem(back, 6, m, 6);
+    }
+}
+
+static void test_equal(void)
+{
+    static const uint8_t first_bit[6] = { 1, 0, 0, 0, 0, 0 };
+    static const uint8_t zero[6];
+
+    g_assert_true(vpc_mac_equal(host_a, host_a));
+    g_assert_false(vpc_mac_equal(host_a, host_b));
+    g_assert_false(vpc_mac_equal(first_bit, zero));
+}
+
 static void add_fake_if(const char *root, const char *name, const char *addr)
 {
     g_autofree char *dir = g_build_filename(root, name, NULL);
@@ -152,6 +236,11 @@ int main(int argc, char **argv)
     g_test_add_func("/vpcnet/macaddr/inputs-matter", test_inputs_matter);
     g_test_add_func("/vpcnet/macaddr/spread", test_spread);
     g_test_add_func("/vpcnet/macaddr/parse", test_parse);
+    g_test_add_func("/vpcnet/macaddr/parse-forms", test_parse_forms);
+    g_test_add_func("/vpcnet/macaddr/parse-rejects", test_parse_rejects);
+    g_test_add_func("/vpcnet/macaddr/format-round-trip",
+                    test_format_round_trip);
+    g_test_add_func("/vpcnet/macaddr/equal", test_equal);
     g_test_add_func("/vpcnet/macaddr/host-adapter", test_host_adapter);
     return g_test_run();
 }
