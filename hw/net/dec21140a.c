@@ -29,11 +29,6 @@
 #define TYPE_DEC21140A "dec21140a"
 OBJECT_DECLARE_SIMPLE_TYPE(Dec21140aState, DEC21140A)
 
-#define PCI_DEVICE_ID_DEC_21140     0x0009
-#define DEC21140A_REVISION          0x20
-/* The Virtual PC card: SUBSYS_21140A00 in Windows' INF files. */
-#define VPC_SUBSYS_VENDOR           0x0a00
-#define VPC_SUBSYS_ID               0x2114
 /* CFDA, the driver area: sleep and snooze bits, written by BSD de. */
 #define PCI_CFDA                    0x40
 
@@ -56,11 +51,11 @@ static uint64_t dec21140a_bar_read(void *opaque, hwaddr addr, unsigned size)
 {
     Dec21140aState *d = opaque;
 
-    if (addr & 7) {
+    if (addr % DEC21140A_CSR_STRIDE) {
         /* CSRs sit on 8-byte boundaries; the gaps read as zero. */
         return 0;
     }
-    return dec21140a_csr_read(&d->core, addr >> 3);
+    return dec21140a_csr_read(&d->core, addr / DEC21140A_CSR_STRIDE);
 }
 
 static void dec21140a_bar_write(void *opaque, hwaddr addr, uint64_t val,
@@ -68,8 +63,8 @@ static void dec21140a_bar_write(void *opaque, hwaddr addr, uint64_t val,
 {
     Dec21140aState *d = opaque;
 
-    if (!(addr & 7)) {
-        dec21140a_csr_write(&d->core, addr >> 3, val);
+    if (!(addr % DEC21140A_CSR_STRIDE)) {
+        dec21140a_csr_write(&d->core, addr / DEC21140A_CSR_STRIDE, val);
     }
 }
 
@@ -240,9 +235,9 @@ static const Property dec21140a_properties[] = {
     DEFINE_NIC_PROPERTIES(Dec21140aState, conf),
     DEFINE_PROP_STRING("host-adapter", Dec21140aState, host_adapter),
     DEFINE_PROP_UINT16("subsys-vendor-id", Dec21140aState, subsys_vendor_id,
-                       VPC_SUBSYS_VENDOR),
+                       DEC21140A_VPC_SUBSYS_VENDOR),
     DEFINE_PROP_UINT16("subsys-id", Dec21140aState, subsys_id,
-                       VPC_SUBSYS_ID),
+                       DEC21140A_VPC_SUBSYS_ID),
 };
 
 static void dec21140a_class_init(ObjectClass *klass, void *data)
@@ -254,7 +249,7 @@ static void dec21140a_class_init(ObjectClass *klass, void *data)
     k->realize = dec21140a_realize;
     k->exit = dec21140a_exit;
     k->vendor_id = PCI_VENDOR_ID_DEC;
-    k->device_id = PCI_DEVICE_ID_DEC_21140;
+    k->device_id = DEC21140A_DEVICE_ID;
     k->revision = DEC21140A_REVISION;
     k->class_id = PCI_CLASS_NETWORK_ETHERNET;
     dc->desc = "DEC/Intel 21140A Fast Ethernet (Virtual PC)";

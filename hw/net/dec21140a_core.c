@@ -13,7 +13,7 @@
 #include "qemu/bswap.h"
 #include "migration/vmstate.h"
 #include "system/dma.h"
-#include "net/vpcnet/crc32.h"
+#include "hw/net/mii.h"
 #include "dec21140a_core.h"
 #include "trace.h"
 #include <zlib.h>
@@ -24,30 +24,18 @@
 
 #define ETH_MIN_FRAME           60
 
-/* PHY registers and their values */
-#define MII_BMCR        0
-#define MII_BMSR        1
-#define MII_PHYID1      2
-#define MII_PHYID2      3
-#define MII_ANAR        4
-#define MII_ANLPAR      5
-#define MII_ANER        6
-#define MII_PAR         0x19    /* DP83840 PHY address register */
-
-#define BMCR_RESET      0x8000
-#define BMCR_ANRESTART  0x0200
-#define BMCR_DEFAULT    0x3100  /* 100 Mbit/s, autonegotiation, full duplex */
+/* The PHY's register values (bits from hw/net/mii.h) */
+#define PHY_BMCR_DEFAULT    (MII_BMCR_SPEED100 | MII_BMCR_AUTOEN | MII_BMCR_FD)
 /* 100/10 full/half capable, no 100BASE-T4: drivers reject a T4 PHY. */
-#define BMSR_DOWN       0x7809
-#define BMSR_LINK       0x0004
-#define BMSR_ANEGDONE   0x0020
-#define ANAR_DEFAULT    0x01e1
-#define ANLPAR_UP       0x41e1  /* acknowledge, 100/10 full/half */
-#define ANER_UP         0x0001
-/* A National DP83840A, a PHY the 21140A was commonly paired with. */
-#define PHYID1_VALUE    0x2000
-#define PHYID2_VALUE    0x5c01
-#define PAR_FDX_100     0x0080
+#define PHY_BMSR_DOWN       (MII_BMSR_100TX_FD | MII_BMSR_100TX_HD | \
+                             MII_BMSR_10T_FD | MII_BMSR_10T_HD | \
+                             MII_BMSR_AUTONEG | MII_BMSR_EXTCAP)
+#define PHY_ANAR_DEFAULT    (MII_ANAR_TXFD | MII_ANAR_TX | MII_ANAR_10FD | \
+                             MII_ANAR_10 | MII_ANAR_CSMACD)
+/* The link partner: acknowledges, 100/10 full/half. */
+#define PHY_ANLPAR_UP       (MII_ANLPAR_ACK | MII_ANLPAR_TXFD | \
+                             MII_ANLPAR_TX | MII_ANLPAR_10FD | \
+                             MII_ANLPAR_10 | MII_ANLPAR_CSMACD)
 
 /* Transmit auto-poll intervals for CSR0 TAP at 100 Mbit/s, in ns. */
 static const int64_t tap_interval_ns[8] = {
@@ -55,7 +43,6 @@ static const int64_t tap_interval_ns[8] = {
 };
 
 /* The SROM's 21140 info leaf: autosense, one MII block, PHY index 0. */
-#define SROM_LEAF_OFFSET 0x1e
 static const uint8_t srom_leaf[] = {
     0x00, 0x08,             /* connection type: autosense */
     0x00,                   /* GP port directions */
@@ -157,7 +144,7 @@ static uint32_t dec21140a_ring_next(Dec21140aCore *s, uint32_t addr,
 
 static unsigned dec21140a_hash_index(const uint8_t *mac)
 {
-    return vpc_crc32_le_update(0xffffffffu, mac, 6) & 0x1ff;
+    return net_crc32_le(mac, 6) & (DEC21140A_HASH_BITS - 1);
 }
 
 static bool dec21140a_filter(Dec21140aCore *s, const uint8_t *dst)
@@ -652,16 +639,16 @@ void dec21140a_core_build_srom(Dec21140aCore *s, const uint8_t *mac,
 {
     uint8_t b[DEC21140A_SROM_WORDS * 2] = { 0 };
 
-    stw_le_p(b + 0, subsys_vendor);
-    stw_le_p(b + 2, subsys_id);
-    b[18] = 3;                  /* SROM format version */
-    b[19] = 1;                  /* one controller */
-    memcpy(b + 20, mac, 6);
-    b[26] = 0;                  /* controller 0 */
-    stw_le_p(b + 27, SROM_LEAF_OFFSET);
+    stw_le_p(b + SROM_SUBSYS_VENDOR, subsys_vendor);
+    stw_le_p(b + SROM_SUBSYS_ID, subsys_id);
+    b[SROM_VERSION] = 3;
+    b[SROM_CONTROLLERS] = 1;
+    memcpy(b + SROM_MAC, mac, 6);
+    b[SROM_MAC + 6] = 0;        /* controller 0 */
+    stw_le_p(b + SROM_LEAF_PTR, SROM_LEAF_OFFSET);
     memcpy(b + SROM_LEAF_OFFSET, srom_leaf, sizeof(srom_leaf));
-    /* Low 16 bits of the Ethernet CRC over bytes 0..125 (as de checks). */
-    stw_le_p(b + 126, vpc_crc32_le(b, 126) & 0xffff);
+    /* Low 16 bits of the Ethernet FCS over bytes 0..125 (as de checks). */
+    stw_le_p(b + SROM_CRC, ~net_crc32_le(b, SROM_CRC) & 0xffff);
 
     for (int i = 0; i < DEC21140A_SROM_WORDS; i++) {
         s->srom[i] = lduw_le_p(b + i * 2);
@@ -697,7 +684,7 @@ static void dec21140a_srom_clock(Dec21140aCore *s, unsigned di)
         if ((s->srom_shift >> 6) == 2) {
             /* READ: a dummy 0 follows the last address bit. */
             s->srom_state = SROM_READ;
-            s->srom_addr = s->srom_shift & 0x3f;
+            s->srom_addr = s->srom_shift & (DEC21140A_SROM_WORDS - 1);
             s->srom_bit = 16;
             s->srom_do = 0;
             trace_dec21140a_srom_read(s->srom_addr, s->srom[s->srom_addr]);
@@ -725,10 +712,10 @@ static void dec21140a_srom_clock(Dec21140aCore *s, unsigned di)
 static void dec21140a_phy_reset(Dec21140aCore *s)
 {
     memset(s->phy, 0, sizeof(s->phy));
-    s->phy[MII_BMCR] = BMCR_DEFAULT;
-    s->phy[MII_PHYID1] = PHYID1_VALUE;
-    s->phy[MII_PHYID2] = PHYID2_VALUE;
-    s->phy[MII_ANAR] = ANAR_DEFAULT;
+    s->phy[MII_BMCR] = PHY_BMCR_DEFAULT;
+    s->phy[MII_PHYID1] = DEC21140A_PHYID1;
+    s->phy[MII_PHYID2] = DEC21140A_PHYID2;
+    s->phy[MII_ANAR] = PHY_ANAR_DEFAULT;
     s->phy_link_latched_down = !s->link_up;
 }
 
@@ -738,24 +725,24 @@ static uint16_t dec21140a_phy_read(Dec21140aCore *s, unsigned reg)
 
     switch (reg) {
     case MII_BMSR:
-        val = BMSR_DOWN;
+        val = PHY_BMSR_DOWN;
         if (s->link_up) {
-            val |= BMSR_ANEGDONE;
+            val |= MII_BMSR_AN_COMP;
             /* The link bit latches low until read once. */
             if (!s->phy_link_latched_down) {
-                val |= BMSR_LINK;
+                val |= MII_BMSR_LINK_ST;
             }
         }
         s->phy_link_latched_down = false;
         break;
     case MII_ANLPAR:
-        val = s->link_up ? ANLPAR_UP : 0;
+        val = s->link_up ? PHY_ANLPAR_UP : 0;
         break;
     case MII_ANER:
-        val = s->link_up ? ANER_UP : 0;
+        val = s->link_up ? MII_ANER_NWAY : 0;
         break;
-    case MII_PAR:
-        val = PAR_FDX_100 | DEC21140A_PHY_ADDR;
+    case DP83840_PAR:
+        val = DP83840_PAR_FDX_100 | DEC21140A_PHY_ADDR;
         break;
     default:
         val = s->phy[reg];
@@ -770,12 +757,12 @@ static void dec21140a_phy_write(Dec21140aCore *s, unsigned reg, uint16_t val)
     trace_dec21140a_mii_write(reg, val);
     switch (reg) {
     case MII_BMCR:
-        if (val & BMCR_RESET) {
+        if (val & MII_BMCR_RESET) {
             dec21140a_phy_reset(s);
             s->phy_link_latched_down = false;
         } else {
             /* Autonegotiation completes at once: restart self-clears. */
-            s->phy[MII_BMCR] = val & ~BMCR_ANRESTART;
+            s->phy[MII_BMCR] = val & ~MII_BMCR_ANRESTART;
         }
         break;
     case MII_ANAR:
@@ -1056,7 +1043,7 @@ void dec21140a_core_reset(Dec21140aCore *s)
 {
     trace_dec21140a_reset();
     memset(s->csr, 0, sizeof(s->csr));
-    s->csr[0] = 0xfe000000;
+    s->csr[0] = CSR0_RESET;
     s->csr[6] = CSR6_MBO;
     s->rx_cur = s->tx_cur = 0;
     s->rx_suspended = s->tx_suspended = false;

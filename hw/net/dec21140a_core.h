@@ -44,14 +44,8 @@
 #include "hw/pci/pci_device.h"
 #include "net/net.h"
 #include "qemu/timer.h"
+#include "hw/net/dec21140a_regs.h"
 
-#define DEC21140A_NUM_CSR       16
-#define DEC21140A_CSR_BAR_SIZE  128
-#define DEC21140A_SROM_WORDS    64
-#define DEC21140A_PHY_REGS      32
-#define DEC21140A_PHY_ADDR      1
-#define DEC21140A_PERFECT_COUNT 16
-#define DEC21140A_HASH_BITS     512
 /* Largest frame the transmitter accepts before declaring jabber. */
 #define DEC21140A_TX_MAX        2048
 /* A received frame plus its CRC. */
@@ -60,125 +54,6 @@
 #define DEC21140A_RX_STALL_NS   (20 * SCALE_MS)
 /* How often a suspended receiver looks at its ring again. */
 #define DEC21140A_RX_REPOLL_NS  (1 * SCALE_MS)
-
-/* CSR0: bus mode */
-#define CSR0_SWR        (1u << 0)
-#define CSR0_DSL_SHIFT  2
-#define CSR0_DSL_MASK   0x1f
-#define CSR0_DBO        (1u << 20)
-#define CSR0_TAP_SHIFT  17
-#define CSR0_TAP_MASK   7
-
-/* CSR5: status; CSR7: interrupt enable (same bit positions) */
-#define CSR5_TI         (1u << 0)
-#define CSR5_TPS        (1u << 1)
-#define CSR5_TU         (1u << 2)
-#define CSR5_TJT        (1u << 3)
-#define CSR5_UNF        (1u << 5)
-#define CSR5_RI         (1u << 6)
-#define CSR5_RU         (1u << 7)
-#define CSR5_RPS        (1u << 8)
-#define CSR5_RWT        (1u << 9)
-#define CSR5_GTE        (1u << 11)
-#define CSR5_FBE        (1u << 13)
-#define CSR5_ERI        (1u << 14)
-#define CSR5_AIS        (1u << 15)
-#define CSR5_NIS        (1u << 16)
-#define CSR5_RS_SHIFT   17
-#define CSR5_TS_SHIFT   20
-#define CSR5_EB_SHIFT   23
-/* The 21140A's interrupt sources; the summaries are derived from them. */
-#define CSR5_NORMAL     (CSR5_TI | CSR5_TU | CSR5_RI | CSR5_ERI)
-#define CSR5_ABNORMAL   (CSR5_TPS | CSR5_TJT | CSR5_UNF | CSR5_RU | \
-                         CSR5_RPS | CSR5_RWT | CSR5_GTE | CSR5_FBE)
-#define CSR5_W1C        (CSR5_NORMAL | CSR5_ABNORMAL | CSR5_AIS | CSR5_NIS)
-#define CSR7_MASK       (CSR5_NORMAL | CSR5_ABNORMAL | CSR5_AIS | CSR5_NIS)
-
-/* Receive (RS) and transmit (TS) process states in CSR5 */
-#define RS_STOPPED      0
-#define RS_WAITING      3
-#define RS_SUSPENDED    4
-#define TS_STOPPED      0
-#define TS_SUSPENDED    6
-
-/* CSR6: operating mode */
-#define CSR6_HP         (1u << 0)
-#define CSR6_SR         (1u << 1)
-#define CSR6_HO         (1u << 2)
-#define CSR6_PB         (1u << 3)
-#define CSR6_IF         (1u << 4)
-#define CSR6_SB         (1u << 5)
-#define CSR6_PR         (1u << 6)
-#define CSR6_PM         (1u << 7)
-#define CSR6_FD         (1u << 9)
-#define CSR6_OM_SHIFT   10
-#define CSR6_OM_MASK    3
-#define CSR6_OM_INTERNAL 1
-#define CSR6_ST         (1u << 13)
-#define CSR6_PS         (1u << 18)
-#define CSR6_MBO        (1u << 25)
-/* Set only by setup frames. */
-#define CSR6_FILTER_RO  (CSR6_HP | CSR6_HO | CSR6_IF)
-
-/* CSR8: missed frames */
-#define CSR8_COUNT_MASK 0xffff
-#define CSR8_OVERFLOW   (1u << 16)
-
-/* CSR9: SROM and MII serial interfaces */
-#define CSR9_SROM_CS    (1u << 0)
-#define CSR9_SROM_SK    (1u << 1)
-#define CSR9_SROM_DI    (1u << 2)
-#define CSR9_SROM_DO    (1u << 3)
-#define CSR9_SR         (1u << 11)
-#define CSR9_RD         (1u << 14)
-#define CSR9_MDC        (1u << 16)
-#define CSR9_MDO        (1u << 17)
-#define CSR9_MII_READ   (1u << 18)
-#define CSR9_MDI        (1u << 19)
-
-/* CSR11: general-purpose timer */
-#define CSR11_COUNT     0xffff
-#define CSR11_CON       (1u << 16)
-
-/* CSR12: general-purpose port */
-#define CSR12_DIR_LOAD  (1u << 8)
-#define CSR12_PINS      0xff
-#define GP_PIN_LINK     (1u << 7)
-
-/* CSR15: watchdog timer */
-#define CSR15_MASK      0x37
-
-/* Descriptor words */
-#define DES0_OWN        (1u << 31)
-#define RDES0_FL_SHIFT  16
-#define RDES0_FL_MASK   0x3fff
-#define RDES0_ES        (1u << 15)
-#define RDES0_DE        (1u << 14)
-#define RDES0_MF        (1u << 10)
-#define RDES0_FS        (1u << 9)
-#define RDES0_LS        (1u << 8)
-#define RDES0_TL        (1u << 7)
-#define RDES0_FT        (1u << 5)
-#define RDES1_RER       (1u << 25)
-#define RDES1_RCH       (1u << 24)
-#define DES1_BS2_SHIFT  11
-#define DES1_BS_MASK    0x7ff
-#define TDES0_ES        (1u << 15)
-#define TDES0_TO        (1u << 14)
-#define TDES0_LO        (1u << 11)
-#define TDES0_NC        (1u << 10)
-#define TDES1_IC        (1u << 31)
-#define TDES1_LS        (1u << 30)
-#define TDES1_FS        (1u << 29)
-#define TDES1_FT1       (1u << 28)
-#define TDES1_SET       (1u << 27)
-#define TDES1_AC        (1u << 26)
-#define TDES1_TER       (1u << 25)
-#define TDES1_TCH       (1u << 24)
-#define TDES1_DPD       (1u << 23)
-#define TDES1_FT0       (1u << 22)
-
-#define DEC21140A_SETUP_FRAME_LEN 192
 
 /* SROM serial state */
 enum {

@@ -17,6 +17,9 @@
 #include "libqos/pci-pc.h"
 #include "libqos/malloc-pc.h"
 
+/* A PHY reporting the link: link status and autonegotiation complete. */
+#define BMSR_LINK_AN (MII_BMSR_LINK_ST | MII_BMSR_AN_COMP)
+
 static const uint8_t our_mac[6] = { 0x00, 0x03, 0xff, 0x12, 0x34, 0x56 };
 static const uint8_t bcast[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
 
@@ -120,28 +123,28 @@ static void test_srom(void *obj, void *data, QGuestAllocator *alloc)
     uint32_t crc = 0xffffffff;
 
     qdec_reset(d);
-    for (unsigned i = 0; i < 64; i++) {
-        stw_le_p(img + i * 2, qdec_srom_read(d, i, 6));
+    for (unsigned i = 0; i < DEC21140A_SROM_WORDS; i++) {
+        stw_le_p(img + i * 2, qdec_srom_read(d, i, SROM_ADDR_BITS));
     }
-    g_assert_cmphex(lduw_le_p(img + 0), ==, 0x0a00);
-    g_assert_cmphex(lduw_le_p(img + 2), ==, 0x2114);
-    g_assert_cmpuint(img[18], ==, 3);
-    g_assert_cmpuint(img[19], ==, 1);
-    g_assert_cmpmem(img + 20, 6, our_mac, 6);
-    g_assert_cmpuint(lduw_le_p(img + 27), ==, 0x1e);
+    g_assert_cmphex(lduw_le_p(img + SROM_SUBSYS_VENDOR), ==, 0x0a00);
+    g_assert_cmphex(lduw_le_p(img + SROM_SUBSYS_ID), ==, 0x2114);
+    g_assert_cmpuint(img[SROM_VERSION], ==, 3);
+    g_assert_cmpuint(img[SROM_CONTROLLERS], ==, 1);
+    g_assert_cmpmem(img + SROM_MAC, 6, our_mac, 6);
+    g_assert_cmpuint(lduw_le_p(img + SROM_LEAF_PTR), ==, 0x1e);
     /* Info leaf: autosense, GP directions, one MII block with PHY 0. */
     g_assert_cmphex(lduw_le_p(img + 0x1e), ==, 0x0800);
     g_assert_cmpuint(img[0x21], ==, 1);
     g_assert_cmphex(img[0x22], ==, 0x8c);
     g_assert_cmphex(img[0x23], ==, 0x01);
     g_assert_cmphex(img[0x24], ==, 0x00);
-    for (int i = 0; i < 126; i++) {
+    for (int i = 0; i < SROM_CRC; i++) {
         crc ^= img[i];
         for (int b = 0; b < 8; b++) {
             crc = (crc >> 1) ^ ((crc & 1) ? 0xedb88320 : 0);
         }
     }
-    g_assert_cmphex(lduw_le_p(img + 126), ==, (crc & 0xffff) ^ 0xffff);
+    g_assert_cmphex(lduw_le_p(img + SROM_CRC), ==, (crc & 0xffff) ^ 0xffff);
 }
 
 static void test_mii(void *obj, void *data, QGuestAllocator *alloc)
@@ -151,20 +154,21 @@ static void test_mii(void *obj, void *data, QGuestAllocator *alloc)
 
     qdec_reset(d);
     /* Nobody at address 0: the line floats high. */
-    g_assert_cmphex(qdec_mii_read(d, 0, 1), ==, 0xffff);
-    bmsr = qdec_mii_read(d, 1, 1);
-    bmsr = qdec_mii_read(d, 1, 1);      /* the link bit latches low */
+    g_assert_cmphex(qdec_mii_read(d, 0, MII_BMSR), ==, 0xffff);
+    bmsr = qdec_phy_read(d, MII_BMSR);
+    bmsr = qdec_phy_read(d, MII_BMSR);      /* the link bit latches low */
     /* Bit 15 survives the bit-banging; no 100BASE-T4; link and AN done. */
     g_assert_cmphex(bmsr, ==, 0x782d);
-    g_assert_cmphex(qdec_mii_read(d, 1, 2), ==, 0x2000);
-    g_assert_cmphex(qdec_mii_read(d, 1, 3), ==, 0x5c01);
-    g_assert_cmphex(qdec_mii_read(d, 1, 5) & 0x0100, ==, 0x0100);
-    qdec_mii_write(d, 1, 4, 0x0181);
-    g_assert_cmphex(qdec_mii_read(d, 1, 4), ==, 0x0181);
+    g_assert_cmphex(qdec_phy_read(d, MII_PHYID1), ==, 0x2000);
+    g_assert_cmphex(qdec_phy_read(d, MII_PHYID2), ==, 0x5c01);
+    g_assert_cmphex(qdec_phy_read(d, MII_ANLPAR) & MII_ANLPAR_TXFD, ==,
+                    MII_ANLPAR_TXFD);
+    qdec_phy_write(d, MII_ANAR, 0x0181);
+    g_assert_cmphex(qdec_phy_read(d, MII_ANAR), ==, 0x0181);
     /* Reset self-clears and restores the advertisement. */
-    qdec_mii_write(d, 1, 0, 0x8000);
-    g_assert_cmphex(qdec_mii_read(d, 1, 0), ==, 0x3100);
-    g_assert_cmphex(qdec_mii_read(d, 1, 4), ==, 0x01e1);
+    qdec_phy_write(d, MII_BMCR, MII_BMCR_RESET);
+    g_assert_cmphex(qdec_phy_read(d, MII_BMCR), ==, 0x3100);
+    g_assert_cmphex(qdec_phy_read(d, MII_ANAR), ==, 0x01e1);
 }
 
 static void test_tx(void *obj, void *data, QGuestAllocator *alloc)
@@ -182,8 +186,8 @@ static void test_tx(void *obj, void *data, QGuestAllocator *alloc)
                     sizeof(frame));
     g_assert_cmpmem(got, sizeof(frame), frame, sizeof(frame));
     csr5 = qdec_csr_read(d, 5);
-    g_assert_true(csr5 & QDEC_CSR5_TI);
-    g_assert_true(csr5 & QDEC_CSR5_NIS);
+    g_assert_true(csr5 & CSR5_TI);
+    g_assert_true(csr5 & CSR5_NIS);
     /* Short frames are padded to the Ethernet minimum. */
     tdes0 = qdec_tx(d, frame, 20);
     g_assert_cmpint(backend_recv(sock[0], got, sizeof(got)), ==, 60);
@@ -199,7 +203,7 @@ static void test_rx(void *obj, void *data, QGuestAllocator *alloc)
     uint32_t rdes0;
 
     qdec_start(d, alloc, 0);
-    qdec_setup_frame(d, QDEC_FILTER_PERFECT,
+    qdec_setup_frame(d, DEC21140A_FILTER_PERFECT,
                      (const uint8_t (*)[6]) (const uint8_t[][6]) {
                          { 0x00, 0x03, 0xff, 0x12, 0x34, 0x56 },
                          { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff } }, 2);
@@ -208,9 +212,9 @@ static void test_rx(void *obj, void *data, QGuestAllocator *alloc)
     g_assert_cmpmem(got, 6, our_mac, 6);
     g_assert_cmpuint(got[500], ==, 0x5a);
     /* FL counts the CRC; no error bits. */
-    g_assert_cmpuint((rdes0 >> 16) & 0x3fff, ==, 1004);
-    g_assert_false(rdes0 & QDEC_RDES0_ES);
-    g_assert_true(qdec_csr_read(d, 5) & QDEC_CSR5_RI);
+    g_assert_cmpuint(RDES0_FL(rdes0), ==, 1004);
+    g_assert_false(rdes0 & RDES0_ES);
+    g_assert_true(qdec_csr_read(d, 5) & CSR5_RI);
     qdec_stop(d);
 }
 
@@ -243,9 +247,9 @@ static void test_filter_perfect(void *obj, void *data, QGuestAllocator *alloc)
     };
 
     qdec_start(d, alloc, 0);
-    qdec_setup_frame(d, QDEC_FILTER_PERFECT, table, 2);
-    g_assert_cmphex(qdec_csr_read(d, 6) & (QDEC_CSR6_HP | QDEC_CSR6_HO |
-                                           QDEC_CSR6_IF), ==, 0);
+    qdec_setup_frame(d, DEC21140A_FILTER_PERFECT, table, 2);
+    g_assert_cmphex(qdec_csr_read(d, 6) & (CSR6_HP | CSR6_HO |
+                                           CSR6_IF), ==, 0);
     expect_filtered(d, sock[0], mc_a, true);
     expect_filtered(d, sock[0], mc_b, false);
     expect_filtered(d, sock[0], other_uc, false);
@@ -261,8 +265,8 @@ static void test_filter_inverse(void *obj, void *data, QGuestAllocator *alloc)
     const uint8_t table[1][6] = { { 0x02, 0x11, 0x22, 0x33, 0x44, 0x55 } };
 
     qdec_start(d, alloc, 0);
-    qdec_setup_frame(d, QDEC_FILTER_INVERSE, table, 1);
-    g_assert_true(qdec_csr_read(d, 6) & QDEC_CSR6_IF);
+    qdec_setup_frame(d, DEC21140A_FILTER_INVERSE, table, 1);
+    g_assert_true(qdec_csr_read(d, 6) & CSR6_IF);
     expect_filtered(d, sock[0], other_uc, false);
     expect_filtered(d, sock[0], mc_b, true);
     qdec_stop(d);
@@ -281,9 +285,9 @@ static void test_filter_hash(void *obj, void *data, QGuestAllocator *alloc)
 
     g_assert_cmpuint(qdec_hash_index(mc_a), !=, qdec_hash_index(mc_b));
     qdec_start(d, alloc, 0);
-    qdec_setup_frame(d, QDEC_FILTER_HASH, table, 3);
-    g_assert_cmphex(qdec_csr_read(d, 6) & (QDEC_CSR6_HP | QDEC_CSR6_HO), ==,
-                    QDEC_CSR6_HP);
+    qdec_setup_frame(d, DEC21140A_FILTER_HASH, table, 3);
+    g_assert_cmphex(qdec_csr_read(d, 6) & (CSR6_HP | CSR6_HO), ==,
+                    CSR6_HP);
     expect_filtered(d, sock[0], mc_a, true);
     expect_filtered(d, sock[0], bcast, true);
     expect_filtered(d, sock[0], mc_b, false);
@@ -302,9 +306,9 @@ static void test_filter_hash_only(void *obj, void *data,
     };
 
     qdec_start(d, alloc, 0);
-    qdec_setup_frame(d, QDEC_FILTER_HASH_ONLY, table, 2);
-    g_assert_cmphex(qdec_csr_read(d, 6) & (QDEC_CSR6_HP | QDEC_CSR6_HO), ==,
-                    QDEC_CSR6_HP | QDEC_CSR6_HO);
+    qdec_setup_frame(d, DEC21140A_FILTER_HASH_ONLY, table, 2);
+    g_assert_cmphex(qdec_csr_read(d, 6) & (CSR6_HP | CSR6_HO), ==,
+                    CSR6_HP | CSR6_HO);
     /* Unicast goes through the hash too. */
     expect_filtered(d, sock[0], other_uc, true);
     expect_filtered(d, sock[0], mc_a, false);
@@ -318,12 +322,12 @@ static void test_filter_promisc_allmulti(void *obj, void *data,
     int *sock = data;
     const uint8_t table[1][6] = { { 0x00, 0x03, 0xff, 0x12, 0x34, 0x56 } };
 
-    qdec_start(d, alloc, QDEC_CSR6_PM);
-    qdec_setup_frame(d, QDEC_FILTER_PERFECT, table, 1);
+    qdec_start(d, alloc, CSR6_PM);
+    qdec_setup_frame(d, DEC21140A_FILTER_PERFECT, table, 1);
     expect_filtered(d, sock[0], mc_b, true);
     expect_filtered(d, sock[0], bcast, true);
     expect_filtered(d, sock[0], other_uc, false);
-    qdec_csr_write(d, 6, QDEC_CSR6_SR | QDEC_CSR6_ST | QDEC_CSR6_PR);
+    qdec_csr_write(d, 6, CSR6_SR | CSR6_ST | CSR6_PR);
     expect_filtered(d, sock[0], other_uc, true);
     qdec_stop(d);
 }
@@ -339,11 +343,11 @@ static void test_chain_mode(void *obj, void *data, QGuestAllocator *alloc)
     uint8_t frame[300], got[600];
     uint32_t w[4];
 
-    qdec_start(d, alloc, QDEC_CSR6_PR);
+    qdec_start(d, alloc, CSR6_PR);
     qdec_stop(d);
     /* RX chain: desc 3 -> 2 -> 1 -> 0 -> 3 */
     for (int i = 0; i < 4; i++) {
-        uint32_t rd[4] = { QDEC_DES0_OWN, QDEC_RDES1_RCH | 512,
+        uint32_t rd[4] = { DES0_OWN, RDES1_RCH | 512,
                            rxbuf + i * 512, rx + ((i + 3) % 4) * 16 };
         qdec_desc_write(d, rx + i * 16, rd);
     }
@@ -351,16 +355,16 @@ static void test_chain_mode(void *obj, void *data, QGuestAllocator *alloc)
     make_frame(frame, sizeof(frame), bcast, 3);
     qtest_memwrite(d->dev.bus->qts, txbuf, frame, sizeof(frame));
     {
-        uint32_t t1[4] = { QDEC_DES0_OWN, QDEC_TDES1_TCH | QDEC_TDES1_FS | 100,
+        uint32_t t1[4] = { DES0_OWN, TDES1_TCH | TDES1_FS | 100,
                            txbuf, tx };
-        uint32_t t0[4] = { QDEC_DES0_OWN, QDEC_TDES1_TCH | QDEC_TDES1_LS |
-                           QDEC_TDES1_IC | 200, txbuf + 100, tx + 16 };
+        uint32_t t0[4] = { DES0_OWN, TDES1_TCH | TDES1_LS |
+                           TDES1_IC | 200, txbuf + 100, tx + 16 };
         qdec_desc_write(d, tx + 16, t1);
         qdec_desc_write(d, tx, t0);
     }
     qdec_csr_write(d, 3, rx + 3 * 16);
     qdec_csr_write(d, 4, tx + 16);
-    qdec_csr_write(d, 6, QDEC_CSR6_SR | QDEC_CSR6_ST | QDEC_CSR6_PR);
+    qdec_csr_write(d, 6, CSR6_SR | CSR6_ST | CSR6_PR);
     g_assert_cmpint(backend_recv(sock[0], got, sizeof(got)), ==, 300);
     g_assert_cmpmem(got, 300, frame, 300);
     g_assert_cmphex(qdec_wait_desc(d, tx), ==, 0);
@@ -370,23 +374,25 @@ static void test_chain_mode(void *obj, void *data, QGuestAllocator *alloc)
     backend_send(sock[0], our_mac, 210, 0x32);
     for (int i = 0; i < 500; i++) {
         qdec_desc_read(d, rx + 2 * 16, w);
-        if (!(w[0] & QDEC_DES0_OWN)) {
+        if (!(w[0] & DES0_OWN)) {
             break;
         }
         g_usleep(2000);
     }
-    g_assert_cmphex(w[0] & (QDEC_DES0_OWN | QDEC_RDES0_FS | QDEC_RDES0_LS),
-                    ==, QDEC_RDES0_FS | QDEC_RDES0_LS);
-    g_assert_cmpuint((w[0] >> 16) & 0x3fff, ==, 214);
+    g_assert_cmphex(w[0] & (DES0_OWN | RDES0_FS | RDES0_LS),
+                    ==, RDES0_FS | RDES0_LS);
+    g_assert_cmpuint(RDES0_FL(w[0]), ==, 214);
     qdec_desc_read(d, rx + 3 * 16, w);
-    g_assert_cmpuint((w[0] >> 16) & 0x3fff, ==, 204);
+    g_assert_cmpuint(RDES0_FL(w[0]), ==, 204);
     qtest_memread(d->dev.bus->qts, rxbuf + 2 * 512 + 20, got, 1);
     g_assert_cmphex(got[0], ==, 0x32);
     qdec_stop(d);
 }
 
-/* A frame across three TX descriptors using both buffers, and one RX
- * frame across small buffers, with DSL spacing the RX ring. */
+/*
+ * A frame across three TX descriptors using both buffers, and one RX
+ * frame across small buffers, with DSL spacing the RX ring.
+ */
 static void test_multi_descriptor(void *obj, void *data,
                                   QGuestAllocator *alloc)
 {
@@ -399,7 +405,7 @@ static void test_multi_descriptor(void *obj, void *data,
     uint8_t frame[1514], got[1600];
     uint32_t w[4], tdes0[3];
 
-    qdec_start(d, alloc, QDEC_CSR6_PR);
+    qdec_start(d, alloc, CSR6_PR);
     qdec_stop(d);
     qdec_csr_write(d, 0, dsl << 2);
     make_frame(frame, sizeof(frame), bcast, 9);
@@ -407,10 +413,10 @@ static void test_multi_descriptor(void *obj, void *data,
     /* 300 + 200 | 400 + 0 | 14 + 600 */
     {
         uint32_t segs[3][4] = {
-            { QDEC_DES0_OWN, QDEC_TDES1_FS | (200 << 11) | 300,
+            { DES0_OWN, TDES1_FS | (200 << DES1_BS2_SHIFT) | 300,
               txbuf, txbuf + 300 },
-            { QDEC_DES0_OWN, 400, txbuf + 500, 0 },
-            { QDEC_DES0_OWN, QDEC_TDES1_LS | QDEC_TDES1_IC | (600 << 11) | 14,
+            { DES0_OWN, 400, txbuf + 500, 0 },
+            { DES0_OWN, TDES1_LS | TDES1_IC | (600 << DES1_BS2_SHIFT) | 14,
               txbuf + 900, txbuf + 914 },
         };
         for (int i = 0; i < 3; i++) {
@@ -418,14 +424,15 @@ static void test_multi_descriptor(void *obj, void *data,
         }
     }
     for (int i = 0; i < 8; i++) {
-        uint32_t rd[4] = { QDEC_DES0_OWN,
-                           (i == 7 ? QDEC_RDES1_RER : 0) | (128 << 11) | 128,
+        uint32_t rd[4] = { DES0_OWN,
+                           (i == 7 ? RDES1_RER : 0) |
+                           (128 << DES1_BS2_SHIFT) | 128,
                            rxbuf + i * 256, rxbuf + i * 256 + 128 };
         qdec_desc_write(d, rx + i * stride, rd);
     }
     qdec_csr_write(d, 3, rx);
     qdec_csr_write(d, 4, d->tx_ring);
-    qdec_csr_write(d, 6, QDEC_CSR6_SR | QDEC_CSR6_ST | QDEC_CSR6_PR);
+    qdec_csr_write(d, 6, CSR6_SR | CSR6_ST | CSR6_PR);
     g_assert_cmpint(backend_recv(sock[0], got, sizeof(got)), ==, 1514);
     g_assert_cmpmem(got, 1514, frame, 1514);
     for (int i = 0; i < 3; i++) {
@@ -437,19 +444,19 @@ static void test_multi_descriptor(void *obj, void *data,
     backend_send(sock[0], our_mac, 1000, 0x44);
     for (int i = 0; i < 500; i++) {
         qdec_desc_read(d, rx + 3 * stride, w);
-        if (!(w[0] & QDEC_DES0_OWN)) {
+        if (!(w[0] & DES0_OWN)) {
             break;
         }
         g_usleep(2000);
     }
-    g_assert_cmphex(w[0] & (QDEC_DES0_OWN | QDEC_RDES0_LS), ==,
-                    QDEC_RDES0_LS);
-    g_assert_cmpuint((w[0] >> 16) & 0x3fff, ==, 1004);
+    g_assert_cmphex(w[0] & (DES0_OWN | RDES0_LS), ==,
+                    RDES0_LS);
+    g_assert_cmpuint(RDES0_FL(w[0]), ==, 1004);
     qdec_desc_read(d, rx, w);
-    g_assert_cmphex(w[0] & (QDEC_DES0_OWN | QDEC_RDES0_FS | QDEC_RDES0_LS),
-                    ==, QDEC_RDES0_FS);
+    g_assert_cmphex(w[0] & (DES0_OWN | RDES0_FS | RDES0_LS),
+                    ==, RDES0_FS);
     qdec_desc_read(d, rx + 4 * stride, w);
-    g_assert_true(w[0] & QDEC_DES0_OWN);
+    g_assert_true(w[0] & DES0_OWN);
     qtest_memread(d->dev.bus->qts, rxbuf, got, 1000);
     g_assert_cmpmem(got, 6, our_mac, 6);
     g_assert_cmphex(got[999], ==, 0x44);
@@ -471,7 +478,7 @@ static void give_all_rx(QDec21140a *d)
     for (int i = 0; i < QDEC_RING_SIZE; i++) {
         uint32_t w[4];
         qdec_desc_read(d, d->rx_ring + i * 16, w);
-        w[0] = QDEC_DES0_OWN;
+        w[0] = DES0_OWN;
         qdec_desc_write(d, d->rx_ring + i * 16, w);
     }
 }
@@ -484,21 +491,21 @@ static void test_rx_resume(void *obj, void *data, QGuestAllocator *alloc)
     uint8_t got[2048];
     uint32_t csr5 = 0;
 
-    qdec_start(d, alloc, QDEC_CSR6_PR);
+    qdec_start(d, alloc, CSR6_PR);
     take_all_rx(d);
     backend_send(sock[0], our_mac, 300, 0x55);
-    for (int i = 0; i < 500 && !(csr5 & QDEC_CSR5_RU); i++) {
+    for (int i = 0; i < 500 && !(csr5 & CSR5_RU); i++) {
         g_usleep(2000);
         csr5 = qdec_csr_read(d, 5);
     }
-    g_assert_true(csr5 & QDEC_CSR5_RU);
-    g_assert_true(csr5 & QDEC_CSR5_AIS);
-    g_assert_cmpuint(QDEC_CSR5_RS(csr5), ==, 4);      /* suspended */
+    g_assert_true(csr5 & CSR5_RU);
+    g_assert_true(csr5 & CSR5_AIS);
+    g_assert_cmpuint(CSR5_RS(csr5), ==, 4);      /* suspended */
     /* The driver hands buffers back by memory writes only, like Linux. */
     give_all_rx(d);
     g_assert_cmpint(qdec_rx(d, got, sizeof(got), NULL), ==, 300);
     g_assert_cmphex(got[100], ==, 0x55);
-    g_assert_cmpuint(QDEC_CSR5_RS(qdec_csr_read(d, 5)), ==, 3);
+    g_assert_cmpuint(CSR5_RS(qdec_csr_read(d, 5)), ==, 3);
     g_assert_cmpuint(qdec_csr_read(d, 8), ==, 0);     /* nothing missed */
     qdec_stop(d);
 }
@@ -511,7 +518,7 @@ static void test_missed_frames(void *obj, void *data, QGuestAllocator *alloc)
     uint32_t missed = 0;
     uint8_t got[2048];
 
-    qdec_start(d, alloc, QDEC_CSR6_PR);
+    qdec_start(d, alloc, CSR6_PR);
     take_all_rx(d);
     for (int i = 0; i < 3; i++) {
         backend_send(sock[0], our_mac, 100 + i, 0x66);
@@ -537,31 +544,31 @@ static void test_gp_timer(void *obj, void *data, QGuestAllocator *alloc)
     uint32_t left;
 
     qdec_reset(d);
-    qdec_csr_write(d, 7, QDEC_CSR5_GTE | QDEC_CSR5_AIS);
+    qdec_csr_write(d, 7, CSR5_GTE | CSR5_AIS);
     /* 10 counts of 204.8 us at 10 Mbit/s (CSR6 PS clear). */
     qdec_csr_write(d, 11, 10);
     qtest_clock_step(qts, 1000000);
     left = qdec_csr_read(d, 11);
     g_assert_cmpuint(left, >=, 5);
     g_assert_cmpuint(left, <=, 6);
-    g_assert_false(qdec_csr_read(d, 5) & QDEC_CSR5_GTE);
+    g_assert_false(qdec_csr_read(d, 5) & CSR5_GTE);
     qtest_clock_step(qts, 1100000);
-    g_assert_cmphex(qdec_csr_read(d, 5) & (QDEC_CSR5_GTE | QDEC_CSR5_AIS),
-                    ==, QDEC_CSR5_GTE | QDEC_CSR5_AIS);
+    g_assert_cmphex(qdec_csr_read(d, 5) & (CSR5_GTE | CSR5_AIS),
+                    ==, CSR5_GTE | CSR5_AIS);
     g_assert_cmpuint(qdec_csr_read(d, 11), ==, 0);    /* one-shot */
-    qdec_csr_write(d, 5, QDEC_CSR5_GTE);
-    g_assert_false(qdec_csr_read(d, 5) & (QDEC_CSR5_GTE | QDEC_CSR5_AIS));
+    qdec_csr_write(d, 5, CSR5_GTE);
+    g_assert_false(qdec_csr_read(d, 5) & (CSR5_GTE | CSR5_AIS));
     /* Continuous mode at 100 Mbit/s (81.92 us): fires again and again. */
-    qdec_csr_write(d, 6, QDEC_CSR6_PS);
+    qdec_csr_write(d, 6, CSR6_PS);
     qdec_csr_write(d, 11, (1u << 16) | 100);
     for (int i = 0; i < 3; i++) {
         qtest_clock_step(qts, 8192000);
-        g_assert_true(qdec_csr_read(d, 5) & QDEC_CSR5_GTE);
-        qdec_csr_write(d, 5, QDEC_CSR5_GTE);
+        g_assert_true(qdec_csr_read(d, 5) & CSR5_GTE);
+        qdec_csr_write(d, 5, CSR5_GTE);
     }
     qdec_csr_write(d, 11, 0);
     qtest_clock_step(qts, 20000000);
-    g_assert_false(qdec_csr_read(d, 5) & QDEC_CSR5_GTE);
+    g_assert_false(qdec_csr_read(d, 5) & CSR5_GTE);
 }
 
 static void set_link(QTestState *qts, bool up)
@@ -577,27 +584,30 @@ static void test_link(void *obj, void *data, QGuestAllocator *alloc)
     QTestState *qts = d->dev.bus->qts;
     uint8_t frame[100], got[200];
 
-    qdec_start(d, alloc, QDEC_CSR6_PR);
-    g_assert_cmphex(qdec_csr_read(d, 12) & 0x80, ==, 0);
+    qdec_start(d, alloc, CSR6_PR);
+    g_assert_cmphex(qdec_csr_read(d, 12) & GP_PIN_LINK, ==, 0);
     set_link(qts, false);
-    g_assert_cmphex(qdec_mii_read(d, 1, 1) & 0x0024, ==, 0);
-    g_assert_cmphex(qdec_mii_read(d, 1, 5), ==, 0);
-    g_assert_cmphex(qdec_csr_read(d, 12) & 0x80, ==, 0x80);
+    g_assert_cmphex(qdec_phy_read(d, MII_BMSR) & BMSR_LINK_AN, ==, 0);
+    g_assert_cmphex(qdec_phy_read(d, MII_ANLPAR), ==, 0);
+    g_assert_cmphex(qdec_csr_read(d, 12) & GP_PIN_LINK, ==, GP_PIN_LINK);
     /* No carrier: the frame completes with an error and goes nowhere. */
     make_frame(frame, sizeof(frame), bcast, 1);
-    g_assert_true(qdec_tx(d, frame, sizeof(frame)) & QDEC_TDES0_ES);
+    g_assert_true(qdec_tx(d, frame, sizeof(frame)) & TDES0_ES);
     set_link(qts, true);
-    g_assert_cmphex(qdec_mii_read(d, 1, 1) & 0x0024, ==, 0x0024);
+    g_assert_cmphex(qdec_phy_read(d, MII_BMSR) & BMSR_LINK_AN, ==,
+                    BMSR_LINK_AN);
     /*
      * A short outage nobody polled during: the link bit latched low, so
      * the first read still says down, the next one up.
      */
     set_link(qts, false);
     set_link(qts, true);
-    g_assert_cmphex(qdec_mii_read(d, 1, 1) & 0x0004, ==, 0);
-    g_assert_cmphex(qdec_mii_read(d, 1, 1) & 0x0024, ==, 0x0024);
-    g_assert_cmphex(qdec_mii_read(d, 1, 5) & 0x0100, ==, 0x0100);
-    g_assert_cmphex(qdec_csr_read(d, 12) & 0x80, ==, 0);
+    g_assert_cmphex(qdec_phy_read(d, MII_BMSR) & MII_BMSR_LINK_ST, ==, 0);
+    g_assert_cmphex(qdec_phy_read(d, MII_BMSR) & BMSR_LINK_AN, ==,
+                    BMSR_LINK_AN);
+    g_assert_cmphex(qdec_phy_read(d, MII_ANLPAR) & MII_ANLPAR_TXFD, ==,
+                    MII_ANLPAR_TXFD);
+    g_assert_cmphex(qdec_csr_read(d, 12) & GP_PIN_LINK, ==, 0);
     g_assert_cmphex(qdec_tx(d, frame, sizeof(frame)), ==, 0);
     g_assert_cmpint(backend_recv(sock[0], got, sizeof(got)), ==, 100);
     g_assert_false(backend_pending(sock[0]));
@@ -609,10 +619,10 @@ static void test_reset_state(void *obj, void *data, QGuestAllocator *alloc)
     QDec21140a *d = obj;
     uint32_t csr5;
 
-    qdec_start(d, alloc, QDEC_CSR6_PR);
+    qdec_start(d, alloc, CSR6_PR);
     qdec_csr_write(d, 11, 1000);
     qdec_csr_write(d, 12, 0x100 | 0x0f);
-    qdec_csr_write(d, 0, QDEC_CSR0_SWR);
+    qdec_csr_write(d, 0, CSR0_SWR);
     g_assert_cmphex(qdec_csr_read(d, 0), ==, 0xfe000000);
     g_assert_cmphex(qdec_csr_read(d, 3), ==, 0);
     g_assert_cmphex(qdec_csr_read(d, 4), ==, 0);
@@ -625,13 +635,13 @@ static void test_reset_state(void *obj, void *data, QGuestAllocator *alloc)
     /* All GP pins are inputs again: only the link pin reads low. */
     g_assert_cmphex(qdec_csr_read(d, 12), ==, 0x7f);
     /* Stopping a running process reads back stopped at once. */
-    qdec_csr_write(d, 6, QDEC_CSR6_SR | QDEC_CSR6_ST);
-    g_assert_cmpuint(QDEC_CSR5_RS(qdec_csr_read(d, 5)), !=, 0);
+    qdec_csr_write(d, 6, CSR6_SR | CSR6_ST);
+    g_assert_cmpuint(CSR5_RS(qdec_csr_read(d, 5)), !=, 0);
     qdec_csr_write(d, 6, 0);
     csr5 = qdec_csr_read(d, 5);
-    g_assert_cmpuint(QDEC_CSR5_RS(csr5) | QDEC_CSR5_TS(csr5), ==, 0);
-    g_assert_true(csr5 & QDEC_CSR5_RPS);
-    g_assert_true(csr5 & QDEC_CSR5_TPS);
+    g_assert_cmpuint(CSR5_RS(csr5) | CSR5_TS(csr5), ==, 0);
+    g_assert_true(csr5 & CSR5_RPS);
+    g_assert_true(csr5 & CSR5_TPS);
 }
 
 /* Transmit auto-poll: no CSR1 write needed. */
@@ -640,12 +650,12 @@ static void test_tx_autopoll(void *obj, void *data, QGuestAllocator *alloc)
     QDec21140a *d = obj;
     int *sock = data;
     uint8_t frame[64], got[128];
-    uint32_t w[4] = { QDEC_DES0_OWN, QDEC_TDES1_FS | QDEC_TDES1_LS | 64,
+    uint32_t w[4] = { DES0_OWN, TDES1_FS | TDES1_LS | 64,
                       d->tx_bufs, 0 };
 
     qdec_start(d, alloc, 0);
     qdec_csr_write(d, 0, 4 << 17);         /* TAP = 12.8 us */
-    qdec_csr_write(d, 6, QDEC_CSR6_SR | QDEC_CSR6_ST);
+    qdec_csr_write(d, 6, CSR6_SR | CSR6_ST);
     make_frame(frame, sizeof(frame), bcast, 2);
     qtest_memwrite(d->dev.bus->qts, d->tx_bufs, frame, sizeof(frame));
     qdec_desc_write(d, d->tx_ring, w);
@@ -661,7 +671,7 @@ static void test_loopback(void *obj, void *data, QGuestAllocator *alloc)
     int *sock = data;
     uint8_t frame[200], got[300];
 
-    qdec_start(d, alloc, QDEC_CSR6_PR | QDEC_CSR6_OM_INT);
+    qdec_start(d, alloc, CSR6_PR | CSR6_OM(CSR6_OM_INTERNAL));
     make_frame(frame, sizeof(frame), our_mac, 4);
     g_assert_cmphex(qdec_tx(d, frame, sizeof(frame)), ==, 0);
     g_assert_cmpint(qdec_rx(d, got, sizeof(got), NULL), ==, 200);
@@ -679,61 +689,61 @@ static void test_hostile(void *obj, void *data, QGuestAllocator *alloc)
     uint8_t got[2048];
     uint32_t w[4], csr5;
 
-    qdec_start(d, alloc, QDEC_CSR6_PR);
+    qdec_start(d, alloc, CSR6_PR);
 
     /* TX: zero sizes, then a chain pointing at itself. */
     {
-        uint32_t z[4] = { QDEC_DES0_OWN, QDEC_TDES1_FS | QDEC_TDES1_LS, 0, 0 };
-        uint32_t self[4] = { QDEC_DES0_OWN, QDEC_TDES1_TCH | 100, buf, desc };
+        uint32_t z[4] = { DES0_OWN, TDES1_FS | TDES1_LS, 0, 0 };
+        uint32_t self[4] = { DES0_OWN, TDES1_TCH | 100, buf, desc };
         qdec_desc_write(d, desc, z);
         qdec_csr_write(d, 4, desc);
         qdec_csr_write(d, 1, 1);
-        g_assert_false(qdec_wait_desc(d, desc) & QDEC_DES0_OWN);
+        g_assert_false(qdec_wait_desc(d, desc) & DES0_OWN);
         qdec_desc_write(d, desc, self);
         qdec_csr_write(d, 4, desc);
         qdec_csr_write(d, 1, 1);
-        g_assert_false(qdec_wait_desc(d, desc) & QDEC_DES0_OWN);
+        g_assert_false(qdec_wait_desc(d, desc) & DES0_OWN);
         g_assert_false(backend_pending(sock[0]));
     }
 
     /* TX: huge sizes across descriptors end in a jabber timeout. */
     {
         for (int i = 0; i < 3; i++) {
-            uint32_t big[4] = { QDEC_DES0_OWN,
-                                (i == 0 ? QDEC_TDES1_FS : 0) |
-                                (i == 2 ? QDEC_TDES1_LS : 0) |
-                                QDEC_TDES1_TCH | 0x7ff,
+            uint32_t big[4] = { DES0_OWN,
+                                (i == 0 ? TDES1_FS : 0) |
+                                (i == 2 ? TDES1_LS : 0) |
+                                TDES1_TCH | 0x7ff,
                                 buf, desc + ((i + 1) % 3) * 16 };
             qdec_desc_write(d, desc + i * 16, big);
         }
         qdec_csr_write(d, 4, desc);
         qdec_csr_write(d, 1, 1);
         g_assert_cmphex(qdec_wait_desc(d, desc + 32) &
-                        (QDEC_DES0_OWN | QDEC_TDES0_ES), ==, QDEC_TDES0_ES);
-        g_assert_true(qdec_csr_read(d, 5) & QDEC_CSR5_TJT);
+                        (DES0_OWN | TDES0_ES), ==, TDES0_ES);
+        g_assert_true(qdec_csr_read(d, 5) & CSR5_TJT);
         g_assert_false(backend_pending(sock[0]));
     }
 
     /* RX: a self-pointing chain with a small buffer. */
     {
-        uint32_t self[4] = { QDEC_DES0_OWN, QDEC_RDES1_RCH | 64, buf, desc };
+        uint32_t self[4] = { DES0_OWN, RDES1_RCH | 64, buf, desc };
         qdec_desc_write(d, desc, self);
         qdec_csr_write(d, 3, desc);
         backend_send(sock[0], our_mac, 1000, 0x77);
         for (int i = 0; i < 500; i++) {
             qdec_desc_read(d, desc, w);
-            if (!(w[0] & QDEC_DES0_OWN)) {
+            if (!(w[0] & DES0_OWN)) {
                 break;
             }
             g_usleep(2000);
         }
-        g_assert_false(w[0] & QDEC_DES0_OWN);
+        g_assert_false(w[0] & DES0_OWN);
     }
 
     /* RX: a ring of zero-sized buffers: the frame is dropped, counted. */
     {
         for (int i = 0; i < 4; i++) {
-            uint32_t z[4] = { QDEC_DES0_OWN, i == 3 ? QDEC_RDES1_RER : 0,
+            uint32_t z[4] = { DES0_OWN, i == 3 ? RDES1_RER : 0,
                               buf, buf };
             qdec_desc_write(d, desc + i * 16, z);
         }
@@ -755,7 +765,7 @@ static void test_hostile(void *obj, void *data, QGuestAllocator *alloc)
     g_assert_cmphex(csr5, !=, 0xffffffff);
 
     /* Still a working chip after a reset. */
-    qdec_start(d, alloc, QDEC_CSR6_PR);
+    qdec_start(d, alloc, CSR6_PR);
     while (backend_pending(sock[0])) {
         backend_recv(sock[0], got, sizeof(got));
     }
@@ -776,7 +786,7 @@ static void test_random_stimulus(void *obj, void *data,
     g_autoptr(GRand) rnd = g_rand_new_with_seed(0x21140a);
     uint8_t got[2048];
 
-    qdec_start(d, alloc, QDEC_CSR6_PR);
+    qdec_start(d, alloc, CSR6_PR);
     for (int i = 0; i < 10000; i++) {
         uint32_t r = g_rand_int(rnd);
         uint32_t v = g_rand_int(rnd);
@@ -805,7 +815,7 @@ static void test_random_stimulus(void *obj, void *data,
             if (word % 4 >= 2) {
                 v = d->rx_bufs + v % (QDEC_RING_SIZE * QDEC_BUF_SIZE);
             } else if (word % 4 == 0) {
-                v |= (r & 0x10000) ? QDEC_DES0_OWN : 0;
+                v |= (r & 0x10000) ? DES0_OWN : 0;
             }
             qtest_writel(qts, ring + word * 4, v);
             break;
@@ -828,7 +838,7 @@ static void test_random_stimulus(void *obj, void *data,
         }
     }
     /* Alive and sane: reset and exchange a frame. */
-    qdec_start(d, alloc, QDEC_CSR6_PR);
+    qdec_start(d, alloc, CSR6_PR);
     qtest_clock_step(qts, 100000000);
     while (backend_pending(sock[0])) {
         backend_recv(sock[0], got, sizeof(got));
@@ -887,7 +897,8 @@ static void dec_machine_stop(DecMachine *m)
 static void srom_mac(QDec21140a *d, uint8_t mac[6])
 {
     for (int i = 0; i < 3; i++) {
-        stw_le_p(mac + i * 2, qdec_srom_read(d, 10 + i, 6));
+        stw_le_p(mac + i * 2, qdec_srom_read(d, SROM_MAC / 2 + i,
+                                             SROM_ADDR_BITS));
     }
 }
 
@@ -900,10 +911,10 @@ static void test_not_connected(void *obj, void *data, QGuestAllocator *alloc)
     dec_machine_start(&m, 1, "");
     d = &m.dev[0];
     qdec_reset(d);
-    g_assert_cmphex(qdec_mii_read(d, 1, 1) & 0x0024, ==, 0);
-    g_assert_cmphex(qdec_mii_read(d, 1, 1) & 0x0024, ==, 0);
-    g_assert_cmphex(qdec_mii_read(d, 1, 5), ==, 0);
-    g_assert_cmphex(qdec_csr_read(d, 12) & 0x80, ==, 0x80);
+    g_assert_cmphex(qdec_phy_read(d, MII_BMSR) & BMSR_LINK_AN, ==, 0);
+    g_assert_cmphex(qdec_phy_read(d, MII_BMSR) & BMSR_LINK_AN, ==, 0);
+    g_assert_cmphex(qdec_phy_read(d, MII_ANLPAR), ==, 0);
+    g_assert_cmphex(qdec_csr_read(d, 12) & GP_PIN_LINK, ==, GP_PIN_LINK);
     dec_machine_stop(&m);
 }
 
@@ -927,10 +938,10 @@ static void test_default_mac(void *obj, void *data, QGuestAllocator *alloc)
             g_assert_true(memcmp(macs[i], macs[j], 6) != 0);
         }
     }
-    qdec_mii_write(&m.dev[0], 1, 4, 0x0021);
-    g_assert_cmphex(qdec_mii_read(&m.dev[0], 1, 4), ==, 0x0021);
+    qdec_phy_write(&m.dev[0], MII_ANAR, 0x0021);
+    g_assert_cmphex(qdec_phy_read(&m.dev[0], MII_ANAR), ==, 0x0021);
     for (int i = 1; i < 4; i++) {
-        g_assert_cmphex(qdec_mii_read(&m.dev[i], 1, 4), ==, 0x01e1);
+        g_assert_cmphex(qdec_phy_read(&m.dev[i], MII_ANAR), ==, 0x01e1);
     }
     dec_machine_stop(&m);
 
@@ -1014,8 +1025,8 @@ static void test_migration(void *obj, void *data, QGuestAllocator *alloc)
     dec_machine_start(&src, 1, extra);
     d = &src.dev[0];
     qdec_start(d, &src.alloc, 0);
-    qdec_setup_frame(d, QDEC_FILTER_PERFECT, table, 2);
-    qdec_mii_write(d, 1, 4, 0x0181);
+    qdec_setup_frame(d, DEC21140A_FILTER_PERFECT, table, 2);
+    qdec_phy_write(d, MII_ANAR, 0x0181);
     qdec_csr_write(d, 12, 0x100 | 0x03);
     qdec_csr_write(d, 12, 0x01);
     qdec_csr_write(d, 11, (1u << 16) | 0x8000);
@@ -1072,7 +1083,7 @@ static void test_migration(void *obj, void *data, QGuestAllocator *alloc)
         g_assert_cmphex(after, ==, before[i]);
     }
     g_assert_cmphex(qdec_csr_read(d, 11) & (1u << 16), ==, 1u << 16);
-    g_assert_cmphex(qdec_mii_read(d, 1, 4), ==, 0x0181);
+    g_assert_cmphex(qdec_phy_read(d, MII_ANAR), ==, 0x0181);
 
     /* Still filtering and moving frames both ways. */
     backend_send(dst_sock[0], other_uc, 100, 0x12);

@@ -247,7 +247,7 @@ static void vm_start(Vm *vm, const char *name, int n_nics,
 
         qdec_pci_init(d, vm->bus, QPCI_DEVFN(5 + i, 0));
         qdec_start(d, &vm->alloc, 0);
-        qdec_setup_frame(d, QDEC_FILTER_PERFECT, filter, 2);
+        qdec_setup_frame(d, DEC21140A_FILTER_PERFECT, filter, 2);
     }
 }
 
@@ -289,7 +289,7 @@ static void expect_frame(QDec21140a *d, const uint8_t *frame, size_t len)
     uint32_t rdes0;
 
     g_assert_cmpint(qdec_rx(d, got, sizeof(got), &rdes0), ==, len);
-    g_assert_false(rdes0 & QDEC_RDES0_ES);
+    g_assert_false(rdes0 & RDES0_ES);
     g_assert_cmpmem(got, len, frame, len);
 }
 

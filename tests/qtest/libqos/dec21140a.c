@@ -10,30 +10,19 @@
 #include "qgraph.h"
 #include "dec21140a.h"
 
-#define CSR9_SROM_CS    (1u << 0)
-#define CSR9_SROM_SK    (1u << 1)
-#define CSR9_SROM_DI    (1u << 2)
-#define CSR9_SROM_DO    (1u << 3)
-#define CSR9_SR         (1u << 11)
-#define CSR9_RD         (1u << 14)
-#define CSR9_MDC        (1u << 16)
-#define CSR9_MDO        (1u << 17)
-#define CSR9_MII_READ   (1u << 18)
-#define CSR9_MDI        (1u << 19)
-
 uint32_t qdec_csr_read(QDec21140a *d, unsigned idx)
 {
-    return qpci_io_readl(&d->dev, d->bar, idx * 8);
+    return qpci_io_readl(&d->dev, d->bar, idx * DEC21140A_CSR_STRIDE);
 }
 
 void qdec_csr_write(QDec21140a *d, unsigned idx, uint32_t val)
 {
-    qpci_io_writel(&d->dev, d->bar, idx * 8, val);
+    qpci_io_writel(&d->dev, d->bar, idx * DEC21140A_CSR_STRIDE, val);
 }
 
 void qdec_desc_read(QDec21140a *d, uint64_t addr, uint32_t w[4])
 {
-    qtest_memread(d->dev.bus->qts, addr, w, 16);
+    qtest_memread(d->dev.bus->qts, addr, w, DEC21140A_DESC_SIZE);
     for (int i = 0; i < 4; i++) {
         w[i] = le32_to_cpu(w[i]);
     }
@@ -46,7 +35,7 @@ void qdec_desc_write(QDec21140a *d, uint64_t addr, const uint32_t w[4])
     for (int i = 0; i < 4; i++) {
         le[i] = cpu_to_le32(w[i]);
     }
-    qtest_memwrite(d->dev.bus->qts, addr, le, 16);
+    qtest_memwrite(d->dev.bus->qts, addr, le, DEC21140A_DESC_SIZE);
 }
 
 void qdec_pci_init(QDec21140a *d, QPCIBus *bus, int devfn)
@@ -58,9 +47,9 @@ void qdec_pci_init(QDec21140a *d, QPCIBus *bus, int devfn)
     d->dev = *pdev;
     g_free(pdev);
     g_assert_cmphex(qpci_config_readw(&d->dev, PCI_VENDOR_ID), ==,
-                    QDEC_VENDOR_ID);
+                    DEC21140A_VENDOR_ID);
     g_assert_cmphex(qpci_config_readw(&d->dev, PCI_DEVICE_ID), ==,
-                    QDEC_DEVICE_ID);
+                    DEC21140A_DEVICE_ID);
     qpci_device_enable(&d->dev);
     d->bar = qpci_iomap(&d->dev, 0, NULL);
 }
@@ -73,25 +62,25 @@ void qdec_pci_fini(QDec21140a *d)
 void qdec_reset(QDec21140a *d)
 {
     qpci_device_enable(&d->dev);
-    qdec_csr_write(d, 0, QDEC_CSR0_SWR);
+    qdec_csr_write(d, 0, CSR0_SWR);
     qdec_csr_write(d, 0, 0);
 }
 
 static uint64_t qdec_rx_desc(QDec21140a *d, unsigned i)
 {
-    return d->rx_ring + i * 16;
+    return d->rx_ring + i * DEC21140A_DESC_SIZE;
 }
 
 static uint64_t qdec_tx_desc(QDec21140a *d, unsigned i)
 {
-    return d->tx_ring + i * 16;
+    return d->tx_ring + i * DEC21140A_DESC_SIZE;
 }
 
 static void qdec_give_rx(QDec21140a *d, unsigned i)
 {
     uint32_t w[4] = {
-        QDEC_DES0_OWN,
-        QDEC_BUF_SIZE | (i == QDEC_RING_SIZE - 1 ? QDEC_RDES1_RER : 0),
+        DES0_OWN,
+        QDEC_BUF_SIZE | (i == QDEC_RING_SIZE - 1 ? RDES1_RER : 0),
         d->rx_bufs + i * QDEC_BUF_SIZE,
         0,
     };
@@ -103,15 +92,15 @@ void qdec_start(QDec21140a *d, QGuestAllocator *alloc, uint32_t csr6_extra)
 {
     d->alloc = alloc;
     if (!d->rx_ring) {
-        d->rx_ring = guest_alloc(alloc, QDEC_RING_SIZE * 16);
-        d->tx_ring = guest_alloc(alloc, QDEC_RING_SIZE * 16);
+        d->rx_ring = guest_alloc(alloc, QDEC_RING_SIZE * DEC21140A_DESC_SIZE);
+        d->tx_ring = guest_alloc(alloc, QDEC_RING_SIZE * DEC21140A_DESC_SIZE);
         d->rx_bufs = guest_alloc(alloc, QDEC_RING_SIZE * QDEC_BUF_SIZE);
         d->tx_bufs = guest_alloc(alloc, QDEC_RING_SIZE * QDEC_BUF_SIZE);
     }
     qdec_reset(d);
     for (unsigned i = 0; i < QDEC_RING_SIZE; i++) {
         uint32_t tx[4] = {
-            0, i == QDEC_RING_SIZE - 1 ? QDEC_TDES1_TER : 0,
+            0, i == QDEC_RING_SIZE - 1 ? TDES1_TER : 0,
             d->tx_bufs + i * QDEC_BUF_SIZE, 0,
         };
         qdec_desc_write(d, qdec_tx_desc(d, i), tx);
@@ -120,8 +109,8 @@ void qdec_start(QDec21140a *d, QGuestAllocator *alloc, uint32_t csr6_extra)
     d->rx_next = d->tx_next = 0;
     qdec_csr_write(d, 3, d->rx_ring);
     qdec_csr_write(d, 4, d->tx_ring);
-    qdec_csr_write(d, 7, 0x0001ebef);
-    qdec_csr_write(d, 6, QDEC_CSR6_SR | QDEC_CSR6_ST | csr6_extra);
+    qdec_csr_write(d, 7, CSR7_MASK);      /* all of them, as Linux does */
+    qdec_csr_write(d, 6, CSR6_SR | CSR6_ST | csr6_extra);
 }
 
 void qdec_stop(QDec21140a *d)
@@ -136,7 +125,7 @@ uint32_t qdec_wait_desc(QDec21140a *d, uint64_t addr)
 
     do {
         qdec_desc_read(d, addr, w);
-        if (!(w[0] & QDEC_DES0_OWN)) {
+        if (!(w[0] & DES0_OWN)) {
             break;
         }
         g_usleep(100);
@@ -152,8 +141,8 @@ static uint32_t qdec_tx_raw(QDec21140a *d, const void *data, size_t len,
     uint64_t desc = qdec_tx_desc(d, i);
     uint64_t buf = d->tx_bufs + i * QDEC_BUF_SIZE;
     uint32_t w[4] = {
-        QDEC_DES0_OWN,
-        tdes1 | len | (i == QDEC_RING_SIZE - 1 ? QDEC_TDES1_TER : 0),
+        DES0_OWN,
+        tdes1 | len | (i == QDEC_RING_SIZE - 1 ? TDES1_TER : 0),
         buf, 0,
     };
 
@@ -167,19 +156,19 @@ static uint32_t qdec_tx_raw(QDec21140a *d, const void *data, size_t len,
 
 uint32_t qdec_tx(QDec21140a *d, const void *frame, size_t len)
 {
-    return qdec_tx_raw(d, frame, len, QDEC_TDES1_FS | QDEC_TDES1_LS |
-                       QDEC_TDES1_IC);
+    return qdec_tx_raw(d, frame, len, TDES1_FS | TDES1_LS |
+                       TDES1_IC);
 }
 
 void qdec_setup_frame(QDec21140a *d, int type, const uint8_t (*addrs)[6],
                       int count)
 {
-    uint8_t frame[192] = { 0 };
-    uint32_t tdes1 = QDEC_TDES1_SET | QDEC_TDES1_IC;
+    uint8_t frame[DEC21140A_SETUP_FRAME_LEN] = { 0 };
+    uint32_t tdes1 = TDES1_SET | TDES1_IC;
 
-    if (type == QDEC_FILTER_PERFECT || type == QDEC_FILTER_INVERSE) {
-        g_assert_cmpint(count, <=, 16);
-        for (int i = 0; i < 16; i++) {
+    if (type == DEC21140A_FILTER_PERFECT || type == DEC21140A_FILTER_INVERSE) {
+        g_assert_cmpint(count, <=, DEC21140A_PERFECT_COUNT);
+        for (int i = 0; i < DEC21140A_PERFECT_COUNT; i++) {
             /* Unused entries repeat the first address, as Linux does. */
             const uint8_t *a = addrs[i < count ? i : 0];
             for (int j = 0; j < 3; j++) {
@@ -202,13 +191,13 @@ void qdec_setup_frame(QDec21140a *d, int type, const uint8_t (*addrs)[6],
         }
     }
     if (type & 1) {
-        tdes1 |= QDEC_TDES1_FT0;
+        tdes1 |= TDES1_FT0;
     }
     if (type & 2) {
-        tdes1 |= QDEC_TDES1_FT1;
+        tdes1 |= TDES1_FT1;
     }
     g_assert_false(qdec_tx_raw(d, frame, sizeof(frame), tdes1) &
-                   QDEC_DES0_OWN);
+                   DES0_OWN);
 }
 
 int qdec_rx(QDec21140a *d, void *buf, size_t max, uint32_t *rdes0)
@@ -219,21 +208,21 @@ int qdec_rx(QDec21140a *d, void *buf, size_t max, uint32_t *rdes0)
 
     do {
         qdec_desc_read(d, qdec_rx_desc(d, d->rx_next), w);
-        if (!(w[0] & QDEC_DES0_OWN)) {
+        if (!(w[0] & DES0_OWN)) {
             break;
         }
         qtest_clock_step(d->dev.bus->qts, 100000);
         g_usleep(1000);
     } while (g_get_monotonic_time() < deadline);
-    if (w[0] & QDEC_DES0_OWN) {
+    if (w[0] & DES0_OWN) {
         return -1;
     }
     if (rdes0) {
         *rdes0 = w[0];
     }
-    g_assert(w[0] & QDEC_RDES0_FS);
-    g_assert(w[0] & QDEC_RDES0_LS);
-    len = ((w[0] >> 16) & 0x3fff) - 4;
+    g_assert(w[0] & RDES0_FS);
+    g_assert(w[0] & RDES0_LS);
+    len = RDES0_FL(w[0]) - 4;
     g_assert_cmpint(len, >=, 0);
     qtest_memread(d->dev.bus->qts, w[2], buf, MIN(max, (size_t)len));
     qdec_give_rx(d, d->rx_next);
@@ -313,6 +302,16 @@ void qdec_mii_write(QDec21140a *d, unsigned phy, unsigned reg, uint16_t val)
     for (int i = 0; i < 2; i++) {
         qdec_mdio_out(d, 1);
     }
+}
+
+uint16_t qdec_phy_read(QDec21140a *d, unsigned reg)
+{
+    return qdec_mii_read(d, DEC21140A_PHY_ADDR, reg);
+}
+
+void qdec_phy_write(QDec21140a *d, unsigned reg, uint16_t val)
+{
+    qdec_mii_write(d, DEC21140A_PHY_ADDR, reg, val);
 }
 
 unsigned qdec_hash_index(const uint8_t *mac)
