@@ -26,11 +26,16 @@
  *             decline_hold seconds have passed.
  * An index from every address of the dynamic range to the slot naming it
  * makes "is this address free" a lookup.  Expiry is lazy: every DHCP
- * request first sweeps the table against "now".  The table is written to
- * the lease file (temp file, fsync, rename) whenever a binding changes
- * and read back at creation, line by line: a line that does not parse,
- * names an address we would not hand out, or repeats a client or an
- * address is reported and skipped.
+ * request first sweeps the table against "now".
+ *
+ * Persistence is the embedder's: the core marks itself dirty when a
+ * binding changes (a renewal only once it moved the expiry by an eighth
+ * of a lease), the embedder stores the table when it sees fit, from
+ * vpc_dhcp_server_foreach_lease(), and says so with
+ * vpc_dhcp_server_saved(); a stored table comes back, entry by entry,
+ * through vpc_dhcp_server_restore(), which checks each as if a client
+ * had sent it.  dhcp-leases.[ch] is such a store, a file, for the daemon;
+ * it saves on a short timer, so a burst of DHCP traffic costs no fsync.
  *
  * Address choice for a DISCOVER: the client's reservation, else its
  * current binding or offer, else its previous binding, else the address
@@ -47,7 +52,8 @@
  *   - replies never exceed VPC_DHCP_REPLY_MAX bytes, and the DHCP
  *     message inside never exceeds the 576-byte IP datagram every client
  *     accepts;
- *   - vpc_dhcp_server_input() allocates nothing and reads no clock.
+ *   - vpc_dhcp_server_input() allocates nothing, reads no clock and
+ *     touches no file.
  *
  * Limits: one subnet, no relay-selected pools (a relayed request is
  * served from our subnet only when the relay sits in it); clients are
@@ -65,7 +71,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "net/vpcnet/packet.h"
+#include "net/vpcnet/dhcp-wire.h"
+#include "net/vpcnet/eth.h"
+#include "net/vpcnet/udp.h"
 
 #define VPC_DHCP_MAX_DNS            4
 #define VPC_DHCP_DOMAIN_MAX         64      /* characters, without NUL */
@@ -107,9 +115,8 @@ typedef struct VpcDhcpReservation {
  *                 a free address, NAK others) instead of staying silent.
  * @reservations: fixed addresses, copied at creation (may be NULL).
  * @n_reservations: entries in @reservations.
- * @lease_file: where leases persist, copied at creation; NULL for none.
  * @log: called with a one-line message for problems the embedder should
- *       report (bad lease file lines, failed writes); may be NULL.
+ *       report (a configuration refused at creation); may be NULL.
  * @log_opaque: passed to @log.
  */
 typedef struct VpcDhcpConfig {
@@ -129,7 +136,6 @@ typedef struct VpcDhcpConfig {
     bool authoritative;
     const VpcDhcpReservation *reservations;
     unsigned n_reservations;
-    const char *lease_file;
     void (*log)(void *opaque, const char *msg);
     void *log_opaque;
 } VpcDhcpConfig;
@@ -138,7 +144,7 @@ typedef struct VpcDhcpConfig {
  * vpc_dhcp_config_init - Virtual PC's local-only defaults: server
  * 169.254.0.1/16, range 169.254.0.16-169.254.10.254, no router, no DNS,
  * no domain, 3600 s leases, 60 s offers, 600 s decline hold, 1024 leases,
- * authoritative, server MAC 02:03:ff:00:00:01, no lease file.
+ * authoritative, server MAC 02:03:ff:00:00:01.
  */
 void vpc_dhcp_config_init(VpcDhcpConfig *cfg);
 
@@ -152,13 +158,13 @@ int vpc_dhcp_config_check(const VpcDhcpConfig *cfg, char *err,
 typedef struct VpcDhcpServer VpcDhcpServer;
 
 /*
- * vpc_dhcp_server_new - a server for @cfg, with the leases of
- * @cfg->lease_file loaded when it exists.  NULL when the configuration
- * fails vpc_dhcp_config_check() or memory runs out.
+ * vpc_dhcp_server_new - a server for @cfg, with an empty lease table.
+ * NULL when the configuration fails vpc_dhcp_config_check() or memory
+ * runs out.
  */
 VpcDhcpServer *vpc_dhcp_server_new(const VpcDhcpConfig *cfg);
 
-/* vpc_dhcp_server_free - free @s (NULL is fine); the lease file stays. */
+/* vpc_dhcp_server_free - free @s (NULL is fine). */
 void vpc_dhcp_server_free(VpcDhcpServer *s);
 
 /**
@@ -202,7 +208,7 @@ typedef struct VpcDhcpReply {
  * @frame: the frame, without FCS.
  * @len: its length.
  * @now: the time in seconds; wall-clock (Unix) time, since leases
- *       outlive the process in the lease file.  Should not go backwards.
+ *       outlive the process when stored.  Should not go backwards.
  * @reply: where a reply frame is written.
  * @reply_cap: bytes at @reply; below VPC_DHCP_REPLY_MAX every request
  *             is dropped (counted) before any state changes.
@@ -249,10 +255,6 @@ VpcDhcpResult vpc_dhcp_server_input(VpcDhcpServer *s, unsigned port,
  * @expired: bindings that ran out.
  * @inform_no_address: INFORMs with neither ciaddr nor a source address.
  * @reply_no_space: requests dropped for a too small reply buffer.
- * @lease_file_loaded: leases taken from the lease file at creation.
- * @lease_file_bad_lines: lease file lines reported and skipped.
- * @lease_file_writes: lease file rewrites.
- * @lease_file_write_errors: rewrites that failed (old file kept).
  */
 typedef struct VpcDhcpStats {
     uint64_t frames;
@@ -287,10 +289,6 @@ typedef struct VpcDhcpStats {
     uint64_t expired;
     uint64_t inform_no_address;
     uint64_t reply_no_space;
-    uint64_t lease_file_loaded;
-    uint64_t lease_file_bad_lines;
-    uint64_t lease_file_writes;
-    uint64_t lease_file_write_errors;
 } VpcDhcpStats;
 
 /* vpc_dhcp_server_ip - the server's own address, host order. */
@@ -318,7 +316,7 @@ const char *vpc_dhcp_lease_state_name(VpcDhcpLeaseState state);
  * @state: OFFERED, BOUND, RELEASED or DECLINED.
  * @expires: end of the offer, lease or hold; for RELEASED, when it ended.
  * @reserved: @addr is @mac's reservation.
- * @port: the port the client was last heard on (0 when loaded).
+ * @port: the port the client was last heard on (0 when restored).
  * @hostname: the client's option 12, sanitised; "" when none.
  */
 typedef struct VpcDhcpLeaseInfo {
@@ -340,5 +338,30 @@ typedef void VpcDhcpLeaseFn(void *opaque, const VpcDhcpLeaseInfo *lease);
  */
 unsigned vpc_dhcp_server_foreach_lease(VpcDhcpServer *s, uint64_t now,
                                        VpcDhcpLeaseFn *fn, void *opaque);
+
+/*
+ * vpc_dhcp_server_dirty - a binding changed since the table was last
+ * stored: the embedder should store it soon (not per packet).
+ */
+bool vpc_dhcp_server_dirty(const VpcDhcpServer *s);
+
+/*
+ * vpc_dhcp_server_saved - the table as vpc_dhcp_server_foreach_lease()
+ * listed it last is stored: clears the dirty mark.
+ */
+void vpc_dhcp_server_saved(VpcDhcpServer *s);
+
+/*
+ * vpc_dhcp_server_restore - put back one stored entry, before the server
+ * has served anybody.  @info->state is BOUND, RELEASED or DECLINED (an
+ * OFFERED entry should be stored as RELEASED: an offer is not a
+ * binding); a DECLINED entry has an all-zero MAC; @info->hostname may be
+ * NULL or "".  The entry is checked as if a client had sent it: against
+ * this run's range and reservations and the entries restored before it.
+ * A lease from the future is cut to one lease time at the next sweep.
+ * Returns NULL when taken, else why it was refused.
+ */
+const char *vpc_dhcp_server_restore(VpcDhcpServer *s,
+                                    const VpcDhcpLeaseInfo *info);
 
 #endif

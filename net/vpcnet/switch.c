@@ -6,6 +6,7 @@
  * ports, then the input path.
  */
 #include "net/vpcnet/switch.h"
+#include "net/vpcnet/arp.h"
 
 #include <stdarg.h>
 #include <stdio.h>

@@ -283,6 +283,7 @@ class Topology:
     def spawn(self, role, argv, name=None, ready=None, timeout=10, **kw):
         """Start a process in a namespace, stopped by close(); with ready,
         wait for a stdout line matching it."""
+        argv = [str(a) for a in argv]
         proc = Proc(name or argv[0], self.exec_argv(role, argv), **kw)
         self.procs.append(proc)
         if ready and proc.wait_line(ready, timeout) is None:

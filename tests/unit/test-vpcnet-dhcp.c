@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "net/vpcnet/dhcp-server.h"
+#include "net/vpcnet/packet.h"
 #include "dhcp-request.h"
 
 #define T0 1700000000ull

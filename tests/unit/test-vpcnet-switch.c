@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "net/vpcnet/switch.h"
+#include "net/vpcnet/packet.h"
 #include "dhcp-request.h"
 
 #define T0          1000u               /* monotonic seconds */

@@ -1,0 +1,51 @@
+/*
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ *
+ * vpcnet: the IPv4 view.  See ipv4.h and wire.h.
+ */
+#include "net/vpcnet/ipv4.h"
+#include "net/vpcnet/checksum.h"
+
+#include <string.h>
+
+int vpc_ipv4_parse(const uint8_t *buf, size_t len, VpcIpv4View *ip)
+{
+    uint16_t frag;
+
+    memset(ip, 0, sizeof(*ip));
+    if (len < VPC_IPV4_HLEN) {
+        return VPC_PKT_IP_TRUNCATED;
+    }
+    if (buf[0] >> 4 != 4) {
+        return VPC_PKT_IP_VERSION;
+    }
+    ip->hlen = (size_t)(buf[0] & 0xf) * 4;
+    if (ip->hlen < VPC_IPV4_HLEN) {
+        return VPC_PKT_IP_HEADER_LENGTH;
+    }
+    if (ip->hlen > len) {
+        return VPC_PKT_IP_TRUNCATED;
+    }
+    ip->total_len = vpc_get_be16(buf + 2);
+    if (ip->total_len < ip->hlen || ip->total_len > len) {
+        return VPC_PKT_IP_TOTAL_LENGTH;
+    }
+    if (vpc_ip_checksum(buf, ip->hlen) != 0) {
+        return VPC_PKT_IP_CHECKSUM;
+    }
+    ip->hdr = buf;
+    ip->tos = buf[1];
+    ip->id = vpc_get_be16(buf + 4);
+    frag = vpc_get_be16(buf + 6);
+    ip->dont_fragment = frag & 0x4000;
+    ip->more_fragments = frag & 0x2000;
+    ip->frag_offset = (uint32_t)(frag & 0x1fff) * 8;
+    ip->is_fragment = ip->more_fragments || ip->frag_offset;
+    ip->ttl = buf[8];
+    ip->protocol = buf[9];
+    ip->src = vpc_get_be32(buf + 12);
+    ip->dst = vpc_get_be32(buf + 16);
+    ip->payload = buf + ip->hlen;
+    ip->payload_len = ip->total_len - ip->hlen;
+    return VPC_PKT_OK;
+}

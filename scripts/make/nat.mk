@@ -1,0 +1,13 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# -netdev nat and vpcnet-nat (issue 8).
+
+# NAT engines side by side: vpcnet-nat (once built), slirp4netns, pasta
+# (built from trixie's passt source into build/bench/passt) and the
+# kernel's veth path, in network namespaces of their own
+# (tests/bench/bench_nat.py; BENCH_NAT_ARGS=... passes options to it,
+# e.g. --reps 1 --seconds 2).  Figures, not a test.
+.PHONY: bench-nat
+bench-nat: all
+	@./scripts/deps.sh nat bench-nat
+	@$(PYTHON) tests/bench/bench_nat.py $(BENCH_NAT_ARGS)
