@@ -17,11 +17,20 @@ RUN_PKGS="seabios ipxe-qemu qemu-system-data cpio iproute2 socat"
 # benchmark needs on top of the build (bench: iperf3 and vde2 for the NIC
 # and switch benchmarks; a test suite installs its own group when it
 # starts, so a fresh machine needs nothing by hand).
+# A group whose list has a line "#apt-get: OPTIONS" is installed by an
+# apt-get call of its own, with OPTIONS and from the release's own suite
+# rather than backports (libvirt: bookworm's 9.0 without recommends;
+# backports' libvirt 11 would upgrade systemd).
 PKGS=$(echo $BUILD_PKGS $RUN_PKGS)
+OWN_GROUPS=
 for group in "$@"; do
     list=$(dirname "$0")/deps.d/$group
     [ -f "$list" ] || { echo "deps: no package group '$group' ($list)" >&2; exit 1; }
-    PKGS="$PKGS $(grep -v '^#' "$list" | tr '\n' ' ')"
+    if grep -q '^#apt-get:' "$list"; then
+        OWN_GROUPS="$OWN_GROUPS $group"
+    else
+        PKGS="$PKGS $(grep -v '^#' "$list" | tr '\n' ' ')"
+    fi
 done
 PKGS=$(echo $PKGS)
 
@@ -29,8 +38,9 @@ sudo_cmd() {
     if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
 }
 
+# missing PACKAGE...: those not installed.
 missing() {
-    for p in $PKGS; do
+    for p in "$@"; do
         dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q "install ok installed" \
             || echo "$p"
     done
@@ -48,8 +58,32 @@ firmware_ok() {
     return 1
 }
 
-todo=$(missing)
+group_pkgs() {
+    grep -v '^#' "$(dirname "$0")/deps.d/$1" | tr '\n' ' '
+}
+
+# install_own_groups: the "#apt-get:" groups with something missing.
+install_own_groups() {
+    export DEBIAN_FRONTEND=noninteractive
+    for group in $OWN_GROUPS; do
+        pkgs=$(group_pkgs "$group")
+        # shellcheck disable=SC2086 # word lists
+        [ -n "$(missing $pkgs)" ] || continue
+        opts=$(sed -n 's/^#apt-get://p' "$(dirname "$0")/deps.d/$group")
+        echo "deps: installing $(echo $pkgs) ($group, apt-get$opts)"
+        # Stale package lists 404: update once and try again.
+        # shellcheck disable=SC2086
+        sudo_cmd apt-get install -y -qq $opts $pkgs >/dev/null \
+            || { sudo_cmd apt-get update -qq &&
+                 sudo_cmd apt-get install -y -qq $opts $pkgs >/dev/null; } \
+            || { echo "deps: installing group '$group' failed" >&2; exit 1; }
+    done
+}
+
+# shellcheck disable=SC2086
+todo=$(missing $PKGS)
 if [ -z "$todo" ] && meson_ok && firmware_ok; then
+    install_own_groups
     exit 0
 fi
 
@@ -78,3 +112,4 @@ else
     sudo_cmd apt-get install -y -qq $PKGS >/dev/null
 fi
 meson_ok || { echo "deps: meson >= 1.5 is needed, found $(meson --version)" >&2; exit 1; }
+install_own_groups
