@@ -4,25 +4,20 @@
  * vpcnet: an RFC 2131 DHCP server core.  The theory of operation is in
  * dhcp-server.h.  In this file: configuration, the lease table and its
  * indexes, address choice, replies, the message handlers and the input
- * function, the lease file, then creation and listing.
+ * function, restoring a stored table, then creation and listing.  The
+ * lease file itself is dhcp-leases.c's.
  */
 #include "net/vpcnet/dhcp-server.h"
 #include "net/vpcnet/crc32.h"
+#include "net/vpcnet/ipv4.h"
 
 #include <arpa/inet.h>
-#include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
-#define LEASE_FILE_MAGIC    "vpcnet-dhcp-leases"
-#define LEASE_FILE_HEADER   LEASE_FILE_MAGIC " 1"
-#define LEASE_LINE_MAX      255
-#define LEASE_TMP_SUFFIX    ".tmp-XXXXXX"
 #define REPLY_TTL           64
 
 /**
@@ -32,7 +27,7 @@
  * @state: see the theory of operation in dhcp-server.h.
  * @expires: end of the offer, lease or hold; for RELEASED, when the
  *           binding ended (the eviction order of remembered clients).
- * @saved_expires: @expires as last written to the lease file.
+ * @saved_expires: @expires as the embedder last stored it.
  * @port: the port the client was last heard on.
  * @hostname: the client's option 12 when valid, else "".
  */
@@ -58,11 +53,8 @@ typedef struct VpcDhcpLease {
  * @range_size: addresses in the range.
  * @subnet: the network address.
  * @subnet_bcast: the subnet's broadcast address.
- * @lease_path: the lease file, or NULL.
- * @lease_tmp: room for the temporary file's name.
- * @lease_dir: the lease file's directory, fsynced after a rename.
  * @ip_id: identification of the next reply datagram.
- * @dirty: a binding changed since the lease file was written.
+ * @dirty: a binding changed since the embedder last stored the table.
  * @stats: counters.
  */
 struct VpcDhcpServer {
@@ -75,9 +67,6 @@ struct VpcDhcpServer {
     uint32_t range_size;
     uint32_t subnet;
     uint32_t subnet_bcast;
-    char *lease_path;
-    char *lease_tmp;
-    char *lease_dir;
     uint16_t ip_id;
     bool dirty;
     VpcDhcpStats stats;
@@ -132,33 +121,9 @@ typedef struct VpcDhcpReplyBuf {
     VpcDhcpReply *out;
 } VpcDhcpReplyBuf;
 
-static void server_log(VpcDhcpServer *s, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-static void leases_save(VpcDhcpServer *s);
-
-static void server_log(VpcDhcpServer *s, const char *fmt, ...)
-{
-    char msg[512];
-    va_list ap;
-
-    if (!s->cfg.log) {
-        return;
-    }
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-    s->cfg.log(s->cfg.log_opaque, msg);
-}
-
 static uint64_t add_sat(uint64_t a, uint64_t b)
 {
     return a > UINT64_MAX - b ? UINT64_MAX : a + b;
-}
-
-static void format_ip(uint32_t addr, char buf[16])
-{
-    snprintf(buf, 16, "%u.%u.%u.%u", addr >> 24, (addr >> 16) & 0xff,
-             (addr >> 8) & 0xff, addr & 0xff);
 }
 
 static bool mac_equal(const uint8_t *a, const uint8_t *b)
@@ -270,9 +235,6 @@ int vpc_dhcp_config_check(const VpcDhcpConfig *cfg, char *err, size_t errlen)
     } else if (cfg->n_reservations > VPC_DHCP_MAX_RESERVATIONS
                || (cfg->n_reservations && !cfg->reservations)) {
         why = "too many reservations";
-    } else if (cfg->lease_file && (!cfg->lease_file[0]
-                                   || strlen(cfg->lease_file) > 4000)) {
-        why = "lease file name is empty or too long";
     }
     for (unsigned i = 0; !why && i < cfg->n_dns; i++) {
         if (cfg->dns[i] == 0) {
@@ -1129,251 +1091,53 @@ VpcDhcpResult vpc_dhcp_server_input(VpcDhcpServer *s, unsigned port,
         result = VPC_DHCP_DROPPED;
         break;
     }
-    if (s->dirty) {
-        leases_save(s);
-    }
     return result;
 }
 
-/* The lease file */
+/* Restoring a stored table */
 
-static const char *lease_file_state(VpcDhcpLeaseState state)
+const char *vpc_dhcp_server_restore(VpcDhcpServer *s,
+                                    const VpcDhcpLeaseInfo *info)
 {
-    /* An offer is not a binding: keep only the client's memory. */
-    return state == VPC_DHCP_LEASE_OFFERED ? "released"
-           : vpc_dhcp_lease_state_name(state);
-}
-
-static int write_all(int fd, const char *buf, size_t len)
-{
-    while (len) {
-        ssize_t n = write(fd, buf, len);
-
-        if (n < 0 && errno == EINTR) {
-            continue;
-        }
-        if (n <= 0) {
-            return -1;
-        }
-        buf += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
-/*
- * Rewrite the whole lease file: a temporary file in the same directory,
- * fsync, rename over the old one, fsync the directory.  A crash leaves
- * either the old file or the new one, never a mix.  The only buffers are
- * on the stack or made at creation.
- */
-static void leases_save(VpcDhcpServer *s)
-{
-    char buf[4096];
-    size_t used;
-    const char *failed = NULL;
-    int fd, dir_fd, saved_errno = 0;
-
-    s->dirty = false;
-    if (!s->lease_path) {
-        return;
-    }
-    snprintf(s->lease_tmp, strlen(s->lease_path) + sizeof(LEASE_TMP_SUFFIX),
-             "%s%s", s->lease_path, LEASE_TMP_SUFFIX);
-    fd = mkstemp(s->lease_tmp);
-    if (fd < 0) {
-        s->stats.lease_file_write_errors++;
-        server_log(s, "cannot create %s: %s", s->lease_tmp, strerror(errno));
-        return;
-    }
-    fcntl(fd, F_SETFD, FD_CLOEXEC);
-
-    used = (size_t)snprintf(buf, sizeof(buf),
-                            "# vpcnet DHCP leases: mac address state "
-                            "expires hostname\n" LEASE_FILE_HEADER "\n");
-    for (unsigned i = 0; i < s->cfg.max_leases && !failed; i++) {
-        const VpcDhcpLease *l = &s->leases[i];
-        char line[160], mac[18], ip[16];
-        int n;
-
-        if (l->state == VPC_DHCP_LEASE_FREE) {
-            continue;
-        }
-        if (l->state == VPC_DHCP_LEASE_DECLINED) {
-            snprintf(mac, sizeof(mac), "-");
-        } else {
-            snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x",
-                     l->mac[0], l->mac[1], l->mac[2], l->mac[3], l->mac[4],
-                     l->mac[5]);
-        }
-        format_ip(l->addr, ip);
-        n = snprintf(line, sizeof(line), "%s %s %s %" PRIu64 " %s\n", mac, ip,
-                     lease_file_state(l->state), l->expires,
-                     l->hostname[0] ? l->hostname : "-");
-        if (used + (size_t)n > sizeof(buf)) {
-            if (write_all(fd, buf, used) < 0) {
-                failed = "write";
-            }
-            used = 0;
-        }
-        memcpy(buf + used, line, n);
-        used += n;
-    }
-    if (!failed && write_all(fd, buf, used) < 0) {
-        failed = "write";
-    }
-    if (!failed && fsync(fd) < 0) {
-        failed = "fsync";
-    }
-    saved_errno = errno;
-    if (close(fd) < 0 && !failed) {
-        failed = "close";
-        saved_errno = errno;
-    }
-    if (!failed && rename(s->lease_tmp, s->lease_path) < 0) {
-        failed = "rename";
-        saved_errno = errno;
-    }
-    if (failed) {
-        unlink(s->lease_tmp);
-        s->stats.lease_file_write_errors++;
-        server_log(s, "cannot write lease file %s (%s: %s); keeping the old "
-                   "one", s->lease_path, failed, strerror(saved_errno));
-        return;
-    }
-    /* Make the rename itself durable; not every file system can. */
-    dir_fd = open(s->lease_dir, O_RDONLY);
-    if (dir_fd >= 0) {
-        fsync(dir_fd);
-        close(dir_fd);
-    }
-    for (unsigned i = 0; i < s->cfg.max_leases; i++) {
-        s->leases[i].saved_expires = s->leases[i].expires;
-    }
-    s->stats.lease_file_writes++;
-}
-
-static int hex_value(char c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
-
-/* "aa:bb:cc:dd:ee:ff", exactly: sscanf would take signs and spaces. */
-static bool parse_mac_strict(const char *text, uint8_t mac[VPC_ETH_ALEN])
-{
-    if (strlen(text) != 17) {
-        return false;
-    }
-    for (int i = 0; i < VPC_ETH_ALEN; i++) {
-        int hi = hex_value(text[3 * i]);
-        int lo = hex_value(text[3 * i + 1]);
-
-        if (hi < 0 || lo < 0 || (i < 5 && text[3 * i + 2] != ':')) {
-            return false;
-        }
-        mac[i] = (uint8_t)(hi << 4 | lo);
-    }
-    return true;
-}
-
-/* Decimal digits only, no sign, no space, no overflow. */
-static bool parse_u64_strict(const char *text, uint64_t *value)
-{
-    uint64_t v = 0;
-
-    if (!*text) {
-        return false;
-    }
-    for (; *text; text++) {
-        unsigned digit = (unsigned char)*text - '0';
-
-        if (digit > 9 || v > (UINT64_MAX - digit) / 10) {
-            return false;
-        }
-        v = v * 10 + digit;
-    }
-    *value = v;
-    return true;
-}
-
-/*
- * Take one "mac address state expires hostname" line.  Returns NULL, or
- * why the line is refused.  Nothing in the file is trusted: each field
- * is checked as if a client had sent it, against the configuration of
- * this run, and against the lines taken before it.
- */
-static const char *lease_line_load(VpcDhcpServer *s, char *line)
-{
-    char *fields[6], *save = NULL;
-    unsigned n = 0;
-    uint8_t mac[VPC_ETH_ALEN] = { 0 };
-    struct in_addr in;
-    uint32_t addr;
-    uint64_t expires;
-    VpcDhcpLeaseState state;
     VpcDhcpClient c;
     VpcDhcpLease *l;
+    const char *hostname = info->hostname ? info->hostname : "";
 
-    for (char *tok = strtok_r(line, " \t", &save); tok && n < 6;
-         tok = strtok_r(NULL, " \t", &save)) {
-        fields[n++] = tok;
-    }
-    if (n != 5) {
-        return "not five fields";
-    }
-    if (strcmp(fields[2], "bound") == 0) {
-        state = VPC_DHCP_LEASE_BOUND;
-    } else if (strcmp(fields[2], "released") == 0) {
-        state = VPC_DHCP_LEASE_RELEASED;
-    } else if (strcmp(fields[2], "declined") == 0) {
-        state = VPC_DHCP_LEASE_DECLINED;
-    } else {
-        return "unknown state";
-    }
-    if (state == VPC_DHCP_LEASE_DECLINED) {
-        if (strcmp(fields[0], "-") != 0) {
+    switch (info->state) {
+    case VPC_DHCP_LEASE_BOUND:
+    case VPC_DHCP_LEASE_RELEASED:
+        if (!mac_is_client(info->mac)) {
+            return "bad MAC address";
+        }
+        break;
+    case VPC_DHCP_LEASE_DECLINED:
+        if (!vpc_mac_is_zero(info->mac)) {
             return "a declined address names a client";
         }
-    } else if (!parse_mac_strict(fields[0], mac) || !mac_is_client(mac)) {
-        return "bad MAC address";
+        break;
+    default:
+        return "unknown state";
     }
-    if (inet_pton(AF_INET, fields[1], &in) != 1) {
-        return "bad IPv4 address";
-    }
-    addr = ntohl(in.s_addr);
-    if (!parse_u64_strict(fields[3], &expires)) {
-        return "bad expiry time";
-    }
-    if (strcmp(fields[4], "-") != 0
-        && !hostname_valid(fields[4], strlen(fields[4]))) {
+    if (hostname[0] && !hostname_valid(hostname, strlen(hostname))) {
         return "bad host name";
     }
 
-    if (state == VPC_DHCP_LEASE_DECLINED) {
+    if (info->state == VPC_DHCP_LEASE_DECLINED) {
         /* Check the address as its reserved owner, if any, would. */
-        const VpcDhcpReservation *r = reservation_by_addr(s, addr);
+        const VpcDhcpReservation *r = reservation_by_addr(s, info->addr);
 
-        client_lookup(s, r ? r->mac : mac, &c);
+        client_lookup(s, r ? r->mac : info->mac, &c);
         c.lease = NULL;
     } else {
-        client_lookup(s, mac, &c);
+        client_lookup(s, info->mac, &c);
         if (c.lease) {
             return "second entry for one client";
         }
     }
-    if (lease_by_addr(s, addr)) {
+    if (lease_by_addr(s, info->addr)) {
         return "second entry for one address";
     }
-    if (!addr_usable(s, addr, &c, false)) {
+    if (!addr_usable(s, info->addr, &c, false)) {
         return "address not in the range, reserved (for another client, or "
                "this client has a reservation elsewhere) or one of ours";
     }
@@ -1381,100 +1145,26 @@ static const char *lease_line_load(VpcDhcpServer *s, char *line)
     if (!l || l->state != VPC_DHCP_LEASE_FREE) {
         return "more entries than max-leases";
     }
-    memcpy(l->mac, mac, VPC_ETH_ALEN);
-    l->state = state;
-    lease_set_addr(s, l, addr);
-    l->expires = expires;
-    l->saved_expires = expires;
-    if (strcmp(fields[4], "-") != 0) {
-        snprintf(l->hostname, sizeof(l->hostname), "%s", fields[4]);
-    }
-    s->stats.lease_file_loaded++;
+    memcpy(l->mac, info->mac, VPC_ETH_ALEN);
+    l->state = info->state;
+    lease_set_addr(s, l, info->addr);
+    l->expires = info->expires;
+    l->saved_expires = info->expires;
+    snprintf(l->hostname, sizeof(l->hostname), "%s", hostname);
     return NULL;
 }
 
-static void lease_file_bad_line(VpcDhcpServer *s, unsigned lineno,
-                                const char *why)
+bool vpc_dhcp_server_dirty(const VpcDhcpServer *s)
 {
-    s->stats.lease_file_bad_lines++;
-    server_log(s, "lease file %s line %u: %s; line ignored", s->lease_path,
-               lineno, why);
+    return s->dirty;
 }
 
-static void leases_load(VpcDhcpServer *s)
+void vpc_dhcp_server_saved(VpcDhcpServer *s)
 {
-    char line[LEASE_LINE_MAX + 1];
-    unsigned lineno = 0;
-    bool header_seen = false;
-    FILE *f;
-
-    f = fopen(s->lease_path, "r");
-    if (!f) {
-        if (errno != ENOENT) {
-            server_log(s, "cannot read lease file %s: %s", s->lease_path,
-                       strerror(errno));
-        }
-        return;
+    s->dirty = false;
+    for (unsigned i = 0; i < s->cfg.max_leases; i++) {
+        s->leases[i].saved_expires = s->leases[i].expires;
     }
-    for (;;) {
-        size_t n = 0;
-        bool too_long = false, has_nul = false;
-        const char *why;
-        int ch;
-
-        /* Byte by byte: bounded memory, and a NUL cannot hide a newline. */
-        while ((ch = getc(f)) != EOF && ch != '\n') {
-            if (n < LEASE_LINE_MAX) {
-                line[n++] = (char)ch;
-            } else {
-                too_long = true;
-            }
-            has_nul |= ch == '\0';
-        }
-        if (ch == EOF && n == 0 && !too_long) {
-            break;
-        }
-        lineno++;
-        line[n] = '\0';
-        if (ch == EOF) {
-            /* We always end with a newline: this is a torn write. */
-            lease_file_bad_line(s, lineno, "truncated (no newline at end)");
-            break;
-        }
-        if (too_long || has_nul) {
-            lease_file_bad_line(s, lineno, too_long ? "too long"
-                                : "NUL character");
-            continue;
-        }
-        if (n == 0 || line[0] == '#') {
-            continue;
-        }
-        if (strcmp(line, LEASE_FILE_HEADER) == 0) {
-            header_seen = true;
-            continue;
-        }
-        if (strncmp(line, LEASE_FILE_MAGIC, strlen(LEASE_FILE_MAGIC)) == 0) {
-            /* A format we do not know: better no leases than wrong ones. */
-            server_log(s, "lease file %s line %u: unsupported format; "
-                       "file ignored", s->lease_path, lineno);
-            s->stats.lease_file_bad_lines++;
-            break;
-        }
-        if (!header_seen) {
-            /* Report once, then judge each line on its own. */
-            lease_file_bad_line(s, lineno, "no header before the first "
-                                "lease");
-            header_seen = true;
-        }
-        why = lease_line_load(s, line);
-        if (why) {
-            lease_file_bad_line(s, lineno, why);
-        }
-    }
-    if (ferror(f)) {
-        server_log(s, "error reading lease file %s", s->lease_path);
-    }
-    fclose(f);
 }
 
 /* Creation and listing */
@@ -1496,7 +1186,6 @@ VpcDhcpServer *vpc_dhcp_server_new(const VpcDhcpConfig *cfg)
     }
     s->cfg = *cfg;
     s->cfg.reservations = NULL;
-    s->cfg.lease_file = NULL;
     s->subnet = cfg->server_ip & cfg->netmask;
     s->subnet_bcast = s->subnet | ~cfg->netmask;
     s->range_size = cfg->range_end - cfg->range_start + 1;
@@ -1524,25 +1213,6 @@ VpcDhcpServer *vpc_dhcp_server_new(const VpcDhcpConfig *cfg)
         qsort(s->res_by_mac, s->n_res, sizeof(*s->res_by_mac), res_mac_cmp);
     }
 
-    if (cfg->lease_file) {
-        size_t len = strlen(cfg->lease_file);
-        const char *slash = strrchr(cfg->lease_file, '/');
-
-        s->lease_path = strdup(cfg->lease_file);
-        s->lease_tmp = malloc(len + sizeof(LEASE_TMP_SUFFIX));
-        if (!slash) {
-            s->lease_dir = strdup(".");
-        } else if (slash == cfg->lease_file) {
-            s->lease_dir = strdup("/");
-        } else {
-            s->lease_dir = strndup(cfg->lease_file, slash - cfg->lease_file);
-        }
-        if (!s->lease_path || !s->lease_tmp || !s->lease_dir) {
-            vpc_dhcp_server_free(s);
-            return NULL;
-        }
-        leases_load(s);
-    }
     return s;
 }
 
@@ -1555,9 +1225,6 @@ void vpc_dhcp_server_free(VpcDhcpServer *s)
     free(s->range_slot);
     free(s->res_by_addr);
     free(s->res_by_mac);
-    free(s->lease_path);
-    free(s->lease_tmp);
-    free(s->lease_dir);
     free(s);
 }
 
@@ -1594,9 +1261,6 @@ unsigned vpc_dhcp_server_foreach_lease(VpcDhcpServer *s, uint64_t now,
     unsigned listed = 0;
 
     leases_expire(s, now);
-    if (s->dirty) {
-        leases_save(s);
-    }
     for (unsigned i = 0; i < s->cfg.max_leases; i++) {
         const VpcDhcpLease *l = &s->leases[i];
         const VpcDhcpReservation *r;

@@ -6,6 +6,7 @@
 #include "net/vpcnet/ipv4.h"
 #include "net/vpcnet/checksum.h"
 
+#include <stdio.h>
 #include <string.h>
 
 int vpc_ipv4_parse(const uint8_t *buf, size_t len, VpcIpv4View *ip)
@@ -48,4 +49,11 @@ int vpc_ipv4_parse(const uint8_t *buf, size_t len, VpcIpv4View *ip)
     ip->payload = buf + ip->hlen;
     ip->payload_len = ip->total_len - ip->hlen;
     return VPC_PKT_OK;
+}
+
+char *vpc_ipv4_format(uint32_t addr, char buf[VPC_IPV4_ADDR_STRLEN])
+{
+    snprintf(buf, VPC_IPV4_ADDR_STRLEN, "%u.%u.%u.%u", addr >> 24,
+             (addr >> 16) & 0xff, (addr >> 8) & 0xff, addr & 0xff);
+    return buf;
 }

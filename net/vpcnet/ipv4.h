@@ -56,4 +56,10 @@ typedef struct VpcIpv4View {
  */
 int vpc_ipv4_parse(const uint8_t *buf, size_t len, VpcIpv4View *ip);
 
+/* VPC_IPV4_ADDR_STRLEN - room for "255.255.255.255" and its NUL. */
+#define VPC_IPV4_ADDR_STRLEN    16
+
+/* vpc_ipv4_format - @addr (host order) in dotted decimal; returns @buf. */
+char *vpc_ipv4_format(uint32_t addr, char buf[VPC_IPV4_ADDR_STRLEN]);
+
 #endif

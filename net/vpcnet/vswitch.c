@@ -67,6 +67,7 @@
  */
 #include "net/vpcnet/switch.h"
 #include "net/vpcnet/dhcp-server.h"
+#include "net/vpcnet/dhcp-leases.h"
 #include "net/vpcnet/macaddr.h"
 #include "net/vpcnet/vswitch-proto.h"
 
@@ -108,6 +109,8 @@
 #define ACCEPT_BATCH        16
 #define HELLO_TIMEOUT_MS    5000
 #define LIST_TIMEOUT_MS     5000
+/* How long after a DHCP table change the lease file is written. */
+#define LEASE_SAVE_DELAY_MS 1000
 #define LIST_CHUNK          4000    /* text bytes per LIST reply */
 #define LOCK_WAIT_MS        2000
 #define LISTEN_BACKLOG      64
@@ -187,6 +190,9 @@ typedef struct Options {
  * @lease_path: NAME.leases.
  * @dhcp_cfg: the DHCP server's configuration (range, server MAC).
  * @dhcp: the DHCP server, NULL with --dhcp off.
+ * @leases: its lease file (NAME.leases), NULL with --dhcp off.
+ * @lease_save_ms: when the lease file is written next (the table went
+ *                 dirty LEASE_SAVE_DELAY_MS before), 0 when not due.
  * @sw: the switch.
  * @epfd: the epoll instance.
  * @listen_fd: the listening socket.
@@ -216,6 +222,8 @@ typedef struct Daemon {
     char lease_path[PATH_BUF];
     VpcDhcpConfig dhcp_cfg;
     VpcDhcpServer *dhcp;
+    VpcDhcpLeaseFile *leases;
+    int64_t lease_save_ms;
     VswSwitch *sw;
     int epfd;
     int listen_fd;
@@ -285,6 +293,26 @@ static void update_time(Daemon *d)
 {
     d->now_ms = monotonic_ms();
     vsw_set_time(d->sw, d->now_ms / 1000, time(NULL));
+}
+
+/*
+ * The lease file is written a short while after the DHCP table changed,
+ * so that a burst of DHCP traffic costs one fsync, not one per packet;
+ * at most that while of bindings is lost when the daemon is killed.
+ */
+static void schedule_lease_save(Daemon *d)
+{
+    if (d->dhcp && !d->lease_save_ms && vpc_dhcp_server_dirty(d->dhcp)) {
+        d->lease_save_ms = d->now_ms + LEASE_SAVE_DELAY_MS;
+    }
+}
+
+static void save_leases(Daemon *d)
+{
+    d->lease_save_ms = 0;
+    if (d->dhcp && vpc_dhcp_server_dirty(d->dhcp)) {
+        vpc_dhcp_lease_file_save(d->leases, d->dhcp, time(NULL));
+    }
 }
 
 static void format_mac(const uint8_t *mac, char buf[18])
@@ -1036,6 +1064,8 @@ static void conn_list_flush(Daemon *d, Conn *c)
 
 static void handle_list(Daemon *d, Conn *c)
 {
+    /* What --list shows is what a restarted daemon would load. */
+    save_leases(d);
     c->list_text = list_text(d, &c->list_len);
     if (!c->list_text) {
         logmsg("connection %d: no memory for the list", c->fd);
@@ -1300,7 +1330,7 @@ static void handle_signal(Daemon *d)
     }
 }
 
-/* The epoll timeout: the next HELLO, LIST or idle deadline. */
+/* The epoll timeout: the next HELLO, LIST, lease file or idle deadline. */
 static int next_timeout(const Daemon *d)
 {
     int64_t deadline = INT64_MAX;
@@ -1320,6 +1350,9 @@ static int next_timeout(const Daemon *d)
             deadline = idle;
         }
     }
+    if (d->lease_save_ms && d->lease_save_ms < deadline) {
+        deadline = d->lease_save_ms;
+    }
     if (deadline == INT64_MAX) {
         return -1;
     }
@@ -1331,6 +1364,9 @@ static void check_timeouts(Daemon *d)
 {
     unsigned i;
 
+    if (d->lease_save_ms && d->now_ms >= d->lease_save_ms) {
+        save_leases(d);
+    }
     for (i = 0; i < d->n_conns; i++) {
         Conn *c = d->conns[i];
 
@@ -1398,6 +1434,7 @@ static void run(Daemon *d)
             }
         }
         flush_all(d);
+        schedule_lease_save(d);
         check_timeouts(d);
         for (i = 0; i < d->n_conns;) {
             if (d->conns[i]->dead) {
@@ -1448,7 +1485,6 @@ static int make_switch(Daemon *d)
     if (d->opt.dhcp_off) {
         return 0;
     }
-    d->dhcp_cfg.lease_file = d->lease_path;
     d->dhcp_cfg.log = dhcp_log;
     if (vpc_dhcp_config_check(&d->dhcp_cfg, err, sizeof(err)) < 0) {
         logmsg("bad DHCP settings: %s", err);
@@ -1459,6 +1495,12 @@ static int make_switch(Daemon *d)
         logmsg("cannot start the DHCP server");
         return -1;
     }
+    d->leases = vpc_dhcp_lease_file_new(d->lease_path, dhcp_log, NULL);
+    if (!d->leases) {
+        logmsg("cannot use the lease file %s", d->lease_path);
+        return -1;
+    }
+    vpc_dhcp_lease_file_load(d->leases, d->dhcp);
     vsw_set_dhcp(d->sw, d->dhcp, d->dhcp_cfg.server_mac);
     return 0;
 }
@@ -1508,7 +1550,9 @@ static void teardown(Daemon *d)
     while (d->n_conns) {
         conn_free(d, d->conns[0]);
     }
+    save_leases(d);
     vsw_free(d->sw);
+    vpc_dhcp_lease_file_free(d->leases);
     vpc_dhcp_server_free(d->dhcp);
     if (d->epfd >= 0) {
         close(d->epfd);

@@ -42,6 +42,7 @@
 #include <unistd.h>
 
 #include "net/vpcnet/dhcp-server.h"
+#include "net/vpcnet/dhcp-leases.h"
 #include "net/vpcnet/packet.h"
 #include "net/vpcnet/switch.h"
 #include "net/vpcnet/vswitch-proto.h"
@@ -324,6 +325,13 @@ static void fuzz_setup(void)
         fuzz_fail("cannot create the server");
     }
     fz.now = 1700000000;
+    /*
+     * Lease files are saved (with fsync) for every lease input: in memory
+     * when there is /dev/shm, where an fsync costs nothing.
+     */
+    if (!tmpdir && access("/dev/shm", W_OK) == 0) {
+        tmpdir = "/dev/shm";
+    }
     snprintf(fz.dir, sizeof(fz.dir), "%s/vpcnet-fuzz-XXXXXX",
              tmpdir && strlen(tmpdir) < 32 ? tmpdir : "/tmp");
     if (!mkdtemp(fz.dir)) {
@@ -453,12 +461,16 @@ static void count_lease(void *opaque, const VpcDhcpLeaseInfo *info)
     *n += info->hostname[0] != '\0';
 }
 
-/* The input as a lease file, loaded by a fresh server and listed. */
+/*
+ * The input as a lease file, loaded by a fresh server and listed, then
+ * saved and loaded again.
+ */
 static void run_lease_file(const uint8_t *data, size_t size)
 {
     VpcDhcpConfig cfg;
-    unsigned n = 0;
+    unsigned n = 0, again = 0;
     VpcDhcpServer *s;
+    VpcDhcpLeaseFile *lf;
     FILE *f = fopen(fz.lease_file, "wb");
 
     if (!f) {
@@ -469,13 +481,26 @@ static void run_lease_file(const uint8_t *data, size_t size)
     }
     fclose(f);
     small_config(&cfg, size & 1);
-    cfg.lease_file = fz.lease_file;
     s = vpc_dhcp_server_new(&cfg);
-    if (!s) {
+    lf = vpc_dhcp_lease_file_new(fz.lease_file, NULL, NULL);
+    if (!s || !lf) {
         fuzz_fail("cannot create the server");
     }
+    vpc_dhcp_lease_file_load(lf, s);
     vpc_dhcp_server_foreach_lease(s, fz.now, count_lease, &n);
+    if (vpc_dhcp_lease_file_save(lf, s, fz.now) < 0) {
+        fuzz_fail("cannot save the lease file");
+    }
     vpc_dhcp_server_free(s);
+    s = vpc_dhcp_server_new(&cfg);
+    vpc_dhcp_lease_file_load(lf, s);
+    vpc_dhcp_server_foreach_lease(s, fz.now, count_lease, &again);
+    /* What we wrote, we read back whole. */
+    if (again != n) {
+        fuzz_fail("the lease file lost entries in a save and load");
+    }
+    vpc_dhcp_server_free(s);
+    vpc_dhcp_lease_file_free(lf);
     fz.sink += n;
 }
 

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "net/vpcnet/dhcp-server.h"
+#include "net/vpcnet/dhcp-leases.h"
 #include "net/vpcnet/packet.h"
 #include "dhcp-request.h"
 
@@ -45,9 +46,17 @@ static const uint8_t *mac(unsigned n)
  * @out: where the last reply went.
  * @eth, @ip, @udp, @msg: the last reply, parsed.
  * @log: messages the server logged, one per line.
+ * @lease_file: where the leases persist, set before fx_start(); NULL for
+ *              none.
+ * @lf: the lease file, with @lease_file.
+ * @save_each: store the table after every message that changed it, as
+ *             the most eager embedder would (the daemon waits a second).
  */
 typedef struct Fixture {
     VpcDhcpConfig cfg;
+    const char *lease_file;
+    VpcDhcpLeaseFile *lf;
+    bool save_each;
     VpcDhcpServer *s;
     uint64_t now;
     uint8_t reply[VPC_DHCP_REPLY_MAX];
@@ -114,12 +123,24 @@ static void fx_start(Fixture *fx)
 {
     fx->s = vpc_dhcp_server_new(&fx->cfg);
     g_assert_nonnull(fx->s);
+    if (fx->lease_file) {
+        fx->lf = vpc_dhcp_lease_file_new(fx->lease_file, log_to_fixture, fx);
+        g_assert_nonnull(fx->lf);
+        vpc_dhcp_lease_file_load(fx->lf, fx->s);
+    }
 }
 
 static void fx_stop(Fixture *fx)
 {
+    vpc_dhcp_lease_file_free(fx->lf);
+    fx->lf = NULL;
     vpc_dhcp_server_free(fx->s);
     fx->s = NULL;
+}
+
+static const VpcDhcpLeaseFileStats *lf_stats(Fixture *fx)
+{
+    return vpc_dhcp_lease_file_stats(fx->lf);
 }
 
 static void fx_finish(Fixture *fx)
@@ -201,6 +222,9 @@ static VpcDhcpResult send_frame(Fixture *fx, const uint8_t *frame, size_t len)
     ret = vpc_dhcp_server_input(fx->s, 3, copy, len, fx->now, fx->reply,
                                 sizeof(fx->reply), &fx->out);
     g_free(copy);
+    if (fx->lf && fx->save_each && vpc_dhcp_server_dirty(fx->s)) {
+        vpc_dhcp_lease_file_save(fx->lf, fx->s, fx->now);
+    }
     if (ret == VPC_DHCP_REPLY) {
         g_assert_cmpuint(fx->out.port, ==, 3);
     }
@@ -336,8 +360,9 @@ static void test_config(void)
            cfg.reservations = resv; cfg.n_reservations = 2);
     REJECT(cfg.reservations = resv; cfg.n_reservations = 1;
            resv[0].addr = SERVER_IP);
-    REJECT(cfg.lease_file = "");
 #undef REJECT
+    /* The lease file is the daemon's: its name is checked there. */
+    g_assert_null(vpc_dhcp_lease_file_new("", NULL, NULL));
 }
 
 /* The whole exchange, and the options of RFC 2132 the brief asks for. */
@@ -1187,17 +1212,18 @@ static void test_persistence(void)
     const VpcDhcpLeaseInfo *info;
 
     fx_init(&fx);
-    fx.cfg.lease_file = file;
+    fx.lease_file = file;
+    fx.save_each = true;
     fx_start(&fx);
     g_assert_cmpint(send_msg(&fx, &m), ==, VPC_DHCP_REPLY);
     a = fx.msg.hdr.yiaddr;
     /* An offer alone writes nothing. */
-    g_assert_cmpuint(stats(&fx)->lease_file_writes, ==, 0);
+    g_assert_cmpuint(lf_stats(&fx)->writes, ==, 0);
     m.type = VPC_DHCPREQUEST;
     m.server_id = SERVER_IP;
     m.requested = a;
     g_assert_cmpint(send_msg(&fx, &m), ==, VPC_DHCP_REPLY);
-    g_assert_cmpuint(stats(&fx)->lease_file_writes, ==, 1);
+    g_assert_cmpuint(lf_stats(&fx)->writes, ==, 1);
     b = dora(&fx, 2, 0);
     c = dora(&fx, 3, 0);
     m = (ClientMsg) { .type = VPC_DHCPRELEASE, .client = 2, .ciaddr = b,
@@ -1206,19 +1232,19 @@ static void test_persistence(void)
     m = (ClientMsg) { .type = VPC_DHCPDECLINE, .client = 3, .requested = c,
                       .server_id = SERVER_IP };
     g_assert_cmpint(send_msg(&fx, &m), ==, VPC_DHCP_CONSUMED);
-    g_assert_cmpuint(stats(&fx)->lease_file_writes, ==, 5);
-    g_assert_cmpuint(stats(&fx)->lease_file_write_errors, ==, 0);
+    g_assert_cmpuint(lf_stats(&fx)->writes, ==, 5);
+    g_assert_cmpuint(lf_stats(&fx)->write_errors, ==, 0);
 
     /* A renewal a moment later is not worth an fsync... */
     fx.now += 10;
     m = (ClientMsg) { .type = VPC_DHCPREQUEST, .client = 1, .ciaddr = a,
                       .ip_src = a, .unicast = true };
     g_assert_cmpint(send_msg(&fx, &m), ==, VPC_DHCP_REPLY);
-    g_assert_cmpuint(stats(&fx)->lease_file_writes, ==, 5);
+    g_assert_cmpuint(lf_stats(&fx)->writes, ==, 5);
     /* ...one that moves the expiry by more than an eighth is. */
     fx.now = T0 + 500;
     g_assert_cmpint(send_msg(&fx, &m), ==, VPC_DHCP_REPLY);
-    g_assert_cmpuint(stats(&fx)->lease_file_writes, ==, 6);
+    g_assert_cmpuint(lf_stats(&fx)->writes, ==, 6);
     fx_stop(&fx);
 
     /* Only the lease file is left: no temporary file behind. */
@@ -1233,8 +1259,8 @@ static void test_persistence(void)
 
     /* A new server on the same file knows everything again. */
     fx_start(&fx);
-    g_assert_cmpuint(stats(&fx)->lease_file_loaded, ==, 3);
-    g_assert_cmpuint(stats(&fx)->lease_file_bad_lines, ==, 0);
+    g_assert_cmpuint(lf_stats(&fx)->loaded, ==, 3);
+    g_assert_cmpuint(lf_stats(&fx)->bad_lines, ==, 0);
     g_assert_cmpstr(fx.log->str, ==, "");
     list_leases(&fx, &list);
     g_assert_cmpuint(list.n, ==, 3);
@@ -1303,10 +1329,10 @@ static void test_lease_file_corrupt(void)
     g_assert_true(g_file_set_contents(file, text->str, text->len, NULL));
 
     fx_init(&fx);
-    fx.cfg.lease_file = file;
+    fx.lease_file = file;
     fx_start(&fx);
-    g_assert_cmpuint(stats(&fx)->lease_file_loaded, ==, 3);
-    g_assert_cmpuint(stats(&fx)->lease_file_bad_lines, ==, 19);
+    g_assert_cmpuint(lf_stats(&fx)->loaded, ==, 3);
+    g_assert_cmpuint(lf_stats(&fx)->bad_lines, ==, 19);
     g_assert_nonnull(strstr(fx.log->str, "line 5: not five fields"));
     g_assert_nonnull(strstr(fx.log->str, "line 12: second entry for one "
                             "client"));
@@ -1330,10 +1356,10 @@ static void test_lease_file_corrupt(void)
                     "00:03:ff:00:00:01 169.254.0.20 bound 1700003600 -\n");
     g_assert_true(g_file_set_contents(file, text->str, text->len, NULL));
     fx_init(&fx);
-    fx.cfg.lease_file = file;
+    fx.lease_file = file;
     fx_start(&fx);
-    g_assert_cmpuint(stats(&fx)->lease_file_loaded, ==, 0);
-    g_assert_cmpuint(stats(&fx)->lease_file_bad_lines, ==, 1);
+    g_assert_cmpuint(lf_stats(&fx)->loaded, ==, 0);
+    g_assert_cmpuint(lf_stats(&fx)->bad_lines, ==, 1);
     fx_finish(&fx);
 
     /* No header: reported once, the lines still judged one by one. */
@@ -1341,10 +1367,10 @@ static void test_lease_file_corrupt(void)
                     "00:03:ff:00:00:01 169.254.0.20 bound 1700003600 -\n");
     g_assert_true(g_file_set_contents(file, text->str, text->len, NULL));
     fx_init(&fx);
-    fx.cfg.lease_file = file;
+    fx.lease_file = file;
     fx_start(&fx);
-    g_assert_cmpuint(stats(&fx)->lease_file_loaded, ==, 1);
-    g_assert_cmpuint(stats(&fx)->lease_file_bad_lines, ==, 1);
+    g_assert_cmpuint(lf_stats(&fx)->loaded, ==, 1);
+    g_assert_cmpuint(lf_stats(&fx)->bad_lines, ==, 1);
     fx_finish(&fx);
 
     /* A lease from the far future is cut to one lease time. */
@@ -1353,7 +1379,7 @@ static void test_lease_file_corrupt(void)
                     "18446744073709551615 -\n");
     g_assert_true(g_file_set_contents(file, text->str, text->len, NULL));
     fx_init(&fx);
-    fx.cfg.lease_file = file;
+    fx.lease_file = file;
     fx_start(&fx);
     list_leases(&fx, &list);
     g_assert_cmpuint(list.lease[0].expires, ==, T0 + 3600);
@@ -1363,16 +1389,52 @@ static void test_lease_file_corrupt(void)
     remove_dir(dir);
 }
 
+/*
+ * The core never touches the file: a burst of requests only marks the
+ * table dirty, and one save by the embedder stores all of it.
+ */
+static void test_lease_file_burst(void)
+{
+    g_autofree char *dir = g_dir_make_tmp("vpcnet-dhcp-XXXXXX", NULL);
+    g_autofree char *file = g_build_filename(dir, "leases", NULL);
+    g_autofree char *contents = NULL;
+    g_auto(GStrv) bound = NULL;
+    Fixture fx;
+
+    fx_init(&fx);
+    fx.lease_file = file;
+    fx_start(&fx);
+    g_assert_false(vpc_dhcp_server_dirty(fx.s));
+    for (unsigned i = 1; i <= 50; i++) {
+        dora(&fx, i, 0);
+    }
+    g_assert_true(vpc_dhcp_server_dirty(fx.s));
+    g_assert_cmpuint(lf_stats(&fx)->writes, ==, 0);
+    g_assert_false(g_file_test(file, G_FILE_TEST_EXISTS));
+    g_assert_cmpint(vpc_dhcp_lease_file_save(fx.lf, fx.s, fx.now), ==, 0);
+    g_assert_false(vpc_dhcp_server_dirty(fx.s));
+    g_assert_cmpuint(lf_stats(&fx)->writes, ==, 1);
+    g_assert_true(g_file_get_contents(file, &contents, NULL, NULL));
+    bound = g_strsplit(contents, " bound ", -1);
+    g_assert_cmpuint(g_strv_length(bound), ==, 51);
+    fx_stop(&fx);
+    fx_start(&fx);
+    g_assert_cmpuint(lf_stats(&fx)->loaded, ==, 50);
+    fx_finish(&fx);
+    remove_dir(dir);
+}
+
 /* A lease file that cannot be written: served anyway, reported. */
 static void test_lease_file_unwritable(void)
 {
     Fixture fx;
 
     fx_init(&fx);
-    fx.cfg.lease_file = "/nonexistent-vpcnet-dir/leases";
+    fx.lease_file = "/nonexistent-vpcnet-dir/leases";
+    fx.save_each = true;
     fx_start(&fx);
     dora(&fx, 1, 0);
-    g_assert_cmpuint(stats(&fx)->lease_file_write_errors, ==, 1);
+    g_assert_cmpuint(lf_stats(&fx)->write_errors, ==, 1);
     g_assert_nonnull(strstr(fx.log->str, "cannot create"));
     fx_finish(&fx);
 }
@@ -1411,5 +1473,6 @@ int main(int argc, char **argv)
                     test_lease_file_corrupt);
     g_test_add_func("/vpcnet/dhcp/lease-file-unwritable",
                     test_lease_file_unwritable);
+    g_test_add_func("/vpcnet/dhcp/lease-file-burst", test_lease_file_burst);
     return g_test_run();
 }
