@@ -5,6 +5,7 @@
  */
 #include "net/vpcnet/dhcp-leases.h"
 #include "net/vpcnet/ipv4.h"
+#include "net/vpcnet/macaddr.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -168,15 +169,13 @@ static void writer_put(LeaseWriter *w, const char *line, size_t n)
 static void write_lease(void *opaque, const VpcDhcpLeaseInfo *l)
 {
     LeaseWriter *w = opaque;
-    char line[160], mac[18], ip[16];
+    char line[160], mac[VPC_MAC_STRLEN], ip[VPC_IPV4_ADDR_STRLEN];
     int n;
 
     if (l->state == VPC_DHCP_LEASE_DECLINED) {
         snprintf(mac, sizeof(mac), "-");
     } else {
-        snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x",
-                 l->mac[0], l->mac[1], l->mac[2], l->mac[3], l->mac[4],
-                 l->mac[5]);
+        vpc_mac_format(l->mac, mac);
     }
     vpc_ipv4_format(l->addr, ip);
     n = snprintf(line, sizeof(line), "%s %s %s %" PRIu64 " %s\n", mac, ip,
@@ -245,38 +244,6 @@ int vpc_dhcp_lease_file_save(VpcDhcpLeaseFile *lf, VpcDhcpServer *s,
 
 /* Loading */
 
-static int hex_value(char c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
-
-/* "aa:bb:cc:dd:ee:ff", exactly: sscanf would take signs and spaces. */
-static bool parse_mac_strict(const char *text, uint8_t mac[VPC_ETH_ALEN])
-{
-    if (strlen(text) != 17) {
-        return false;
-    }
-    for (int i = 0; i < VPC_ETH_ALEN; i++) {
-        int hi = hex_value(text[3 * i]);
-        int lo = hex_value(text[3 * i + 1]);
-
-        if (hi < 0 || lo < 0 || (i < 5 && text[3 * i + 2] != ':')) {
-            return false;
-        }
-        mac[i] = (uint8_t)(hi << 4 | lo);
-    }
-    return true;
-}
-
 /* Decimal digits only, no sign, no space, no overflow. */
 static bool parse_u64_strict(const char *text, uint64_t *value)
 {
@@ -329,7 +296,7 @@ static const char *lease_line_load(VpcDhcpServer *s, char *line)
         if (strcmp(fields[0], "-") != 0) {
             return "a declined address names a client";
         }
-    } else if (!parse_mac_strict(fields[0], info.mac)) {
+    } else if (vpc_mac_parse(fields[0], info.mac) < 0) {
         return "bad MAC address";
     }
     if (inet_pton(AF_INET, fields[1], &in) != 1) {

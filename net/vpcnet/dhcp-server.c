@@ -10,6 +10,7 @@
 #include "net/vpcnet/dhcp-server.h"
 #include "net/vpcnet/crc32.h"
 #include "net/vpcnet/ipv4.h"
+#include "net/vpcnet/macaddr.h"
 
 #include <arpa/inet.h>
 #include <inttypes.h>
@@ -124,11 +125,6 @@ typedef struct VpcDhcpReplyBuf {
 static uint64_t add_sat(uint64_t a, uint64_t b)
 {
     return a > UINT64_MAX - b ? UINT64_MAX : a + b;
-}
-
-static bool mac_equal(const uint8_t *a, const uint8_t *b)
-{
-    return memcmp(a, b, VPC_ETH_ALEN) == 0;
 }
 
 /* A client's address may be neither multicast nor all zero. */
@@ -252,7 +248,7 @@ int vpc_dhcp_config_check(const VpcDhcpConfig *cfg, char *err, size_t errlen)
         }
         /* Quadratic, but only once, at creation. */
         for (unsigned j = 0; !why && j < i; j++) {
-            if (mac_equal(cfg->reservations[j].mac, r->mac)) {
+            if (vpc_mac_equal(cfg->reservations[j].mac, r->mac)) {
                 why = "two reservations for one MAC";
             } else if (cfg->reservations[j].addr == r->addr) {
                 why = "two reservations for one address";
@@ -347,7 +343,7 @@ static VpcDhcpLease *lease_by_mac(VpcDhcpServer *s, const uint8_t *mac)
         VpcDhcpLease *l = &s->leases[i];
 
         if (l->state != VPC_DHCP_LEASE_FREE
-            && l->state != VPC_DHCP_LEASE_DECLINED && mac_equal(l->mac, mac)) {
+            && l->state != VPC_DHCP_LEASE_DECLINED && vpc_mac_equal(l->mac, mac)) {
             return l;
         }
     }
@@ -1001,7 +997,7 @@ VpcDhcpResult vpc_dhcp_server_input(VpcDhcpServer *s, unsigned port,
         return VPC_DHCP_NOT_DHCP;
     }
     if (!vpc_mac_is_broadcast(eth.dst)
-        && !mac_equal(eth.dst, s->cfg.server_mac)) {
+        && !vpc_mac_equal(eth.dst, s->cfg.server_mac)) {
         s->stats.other_destination++;
         return VPC_DHCP_NOT_DHCP;
     }
@@ -1275,7 +1271,7 @@ unsigned vpc_dhcp_server_foreach_lease(VpcDhcpServer *s, uint64_t now,
         info.addr = l->addr;
         info.state = l->state;
         info.expires = l->expires;
-        info.reserved = r && mac_equal(r->mac, l->mac);
+        info.reserved = r && vpc_mac_equal(r->mac, l->mac);
         info.port = l->port;
         info.hostname = l->hostname;
         fn(opaque, &info);

@@ -7,6 +7,7 @@
  */
 #include "net/vpcnet/switch.h"
 #include "net/vpcnet/arp.h"
+#include "net/vpcnet/macaddr.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -116,18 +117,6 @@ static void sw_log(VswSwitch *sw, const char *fmt, ...)
     sw->cfg.cb.log(sw->cfg.opaque, msg);
 }
 
-static bool mac_equal(const uint8_t *a, const uint8_t *b)
-{
-    return memcmp(a, b, VPC_ETH_ALEN) == 0;
-}
-
-/* "aa:bb:cc:dd:ee:ff", for log lines. */
-static void format_mac(const uint8_t *mac, char buf[18])
-{
-    snprintf(buf, 18, "%02x:%02x:%02x:%02x:%02x:%02x",
-             mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]);
-}
-
 /*
  * The MAC table.  Chains of entries hang off a power-of-two array of
  * buckets; free entries form a list.  The hash mixes the seeded 48-bit
@@ -180,7 +169,7 @@ static VswMacEntry *mac_find(VswSwitch *sw, const uint8_t *mac)
     while (*link != MAC_NONE) {
         VswMacEntry *e = &sw->entries[*link];
 
-        if (mac_equal(e->mac, mac)) {
+        if (vpc_mac_equal(e->mac, mac)) {
             if (mac_entry_aged(sw, e)) {
                 sw->stats.aged++;
                 mac_entry_free(sw, link);
@@ -504,14 +493,14 @@ static bool port_claim_address(VswSwitch *sw, VswPort *port,
                                const uint8_t *src)
 {
     VswPort *owner = vsw_lookup(sw, src);
-    char mac[18];
+    char mac[VPC_MAC_STRLEN];
 
     memcpy(port->mac, src, VPC_ETH_ALEN);
     port->has_mac = true;
     if (!owner || owner == port) {
         return true;
     }
-    format_mac(src, mac);
+    vpc_mac_format(src, mac);
     if (port->flags & VSW_PORT_DUP_WARN) {
         port->stats.dup_warned = true;
         sw->stats.dup_warned++;
@@ -550,7 +539,7 @@ static bool dhcp_input(VswSwitch *sw, VswPort *port, const uint8_t *frame,
     VpcDhcpReply out;
     VpcDhcpResult res;
 
-    if (!vpc_mac_is_broadcast(frame) && !mac_equal(frame, sw->dhcp_mac)) {
+    if (!vpc_mac_is_broadcast(frame) && !vpc_mac_equal(frame, sw->dhcp_mac)) {
         return false;
     }
     res = vpc_dhcp_server_input(sw->dhcp, port->id, frame, len, sw->wall,
@@ -638,7 +627,7 @@ VswInputResult vsw_input(VswSwitch *sw, VswPort *port, const uint8_t *frame,
     if (sw->dhcp && dhcp_input(sw, port, frame, len)) {
         return VSW_INPUT_OK;
     }
-    if (sw->dhcp && mac_equal(dst, sw->dhcp_mac)) {
+    if (sw->dhcp && vpc_mac_equal(dst, sw->dhcp_mac)) {
         /* The server's MAC lives in the switch: nothing goes further. */
         arp_answer(sw, port, frame, len);
         return VSW_INPUT_OK;

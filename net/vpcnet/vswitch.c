@@ -68,6 +68,7 @@
 #include "net/vpcnet/switch.h"
 #include "net/vpcnet/dhcp-server.h"
 #include "net/vpcnet/dhcp-leases.h"
+#include "net/vpcnet/ipv4.h"
 #include "net/vpcnet/macaddr.h"
 #include "net/vpcnet/vswitch-proto.h"
 
@@ -313,19 +314,6 @@ static void save_leases(Daemon *d)
     if (d->dhcp && vpc_dhcp_server_dirty(d->dhcp)) {
         vpc_dhcp_lease_file_save(d->leases, d->dhcp, time(NULL));
     }
-}
-
-static void format_mac(const uint8_t *mac, char buf[18])
-{
-    snprintf(buf, 18, "%02x:%02x:%02x:%02x:%02x:%02x",
-             mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]);
-}
-
-static void format_ip(uint32_t addr, char buf[16])
-{
-    struct in_addr in = { .s_addr = htonl(addr) };
-
-    inet_ntop(AF_INET, &in, buf, 16);
 }
 
 /* Paths. */
@@ -858,14 +846,14 @@ static void flush_all(Daemon *d)
 /* Network full and duplicate MAC refusals name the network's settings. */
 static void describe_config(const Daemon *d, char *buf, size_t size)
 {
-    char a[16], b[16];
+    char a[VPC_IPV4_ADDR_STRLEN], b[VPC_IPV4_ADDR_STRLEN];
 
     if (d->opt.dhcp_off) {
         snprintf(buf, size, "dhcp=off");
         return;
     }
-    format_ip(d->dhcp_cfg.range_start, a);
-    format_ip(d->dhcp_cfg.range_end, b);
+    vpc_ipv4_format(d->dhcp_cfg.range_start, a);
+    vpc_ipv4_format(d->dhcp_cfg.range_end, b);
     snprintf(buf, size, "dhcp=on, range %s-%s, lease %" PRIu32 " s", a, b,
              d->dhcp_cfg.lease_time);
 }
@@ -966,11 +954,11 @@ static void list_lease(void *opaque, const VpcDhcpLeaseInfo *l)
 {
     FILE *f = opaque;
     time_t now = time(NULL);
-    char ip[16], mac[18];
+    char ip[VPC_IPV4_ADDR_STRLEN], mac[VPC_MAC_STRLEN];
     long long left = (long long)l->expires - (long long)now;
 
-    format_ip(l->addr, ip);
-    format_mac(l->mac, mac);
+    vpc_ipv4_format(l->addr, ip);
+    vpc_mac_format(l->mac, mac);
     fprintf(f, "  %-15s  %s  %-8s  %s %lld s%s%s%s\n", ip, mac,
             vpc_dhcp_lease_state_name(l->state),
             left >= 0 ? "expires in" : "ended", left >= 0 ? left : -left,
@@ -1003,7 +991,7 @@ static char *list_text(Daemon *d, size_t *len)
         uint8_t addr[6];
 
         if (vsw_port_mac(p, addr)) {
-            format_mac(addr, mac);
+            vpc_mac_format(addr, mac);
         } else {
             snprintf(mac, sizeof(mac), "-");
         }
@@ -1143,13 +1131,13 @@ static void conn_read_hello(Daemon *d, Conn *c)
 static bool conn_input(Daemon *d, Conn *c, const uint8_t *frame, size_t len)
 {
     char text[TEXT_MAX];
-    char mac[18];
+    char mac[VPC_MAC_STRLEN];
     uint8_t addr[6];
     VswPort *owner;
 
     if (vsw_input(d->sw, c->port, frame, len) == VSW_INPUT_DUP_REFUSED) {
         vsw_port_mac(c->port, addr);
-        format_mac(addr, mac);
+        vpc_mac_format(addr, mac);
         owner = vsw_lookup(d->sw, addr);
         snprintf(text, sizeof(text), "MAC %s is in use on port %" PRIu32
                  " (%s) of network %s", mac,
