@@ -5,19 +5,21 @@
  * emulated it: the PCI function, QOM properties, migration and the
  * network client.  The chip itself is in dec21140a_core.c.
  *
- *   -device dec21140a[,netdev=ID][,mac=MAC][,host-adapter=IFNAME]
+ *   -device dec21140a[,netdev=ID][,mac=MAC][,host-adapter=IFNAME|MAC]
  *                    [,subsys-vendor-id=N][,subsys-id=N]
  *
  * Without netdev= the card is "Not connected": the guest sees its cable
  * unplugged.  Without mac= the address is 00:03:ff:xx:xx:xx, derived from
- * a host adapter's address, the VM's -uuid or -name and the card's index
- * (see net/vpcnet/macaddr.h).
+ * a host adapter's address, the VM's -uuid or -name and the card's id, or
+ * its PCI address when it has none (vpc_nic_default_mac() in
+ * net/vpcnet/macaddr.h; build/vpcnet-mac prints it in advance).
  */
 #include "qemu/osdep.h"
 #include "qapi/error.h"
 #include "qemu/module.h"
 #include "qemu/uuid.h"
 #include "hw/pci/pci_device.h"
+#include "hw/pci/pci_bus.h"
 #include "hw/qdev-properties.h"
 #include "migration/vmstate.h"
 #include "net/net.h"
@@ -43,9 +45,6 @@ struct Dec21140aState {
     uint16_t subsys_vendor_id;
     uint16_t subsys_id;
 };
-
-/* Index among this VM's dec21140a cards, for distinct default MACs. */
-static unsigned dec21140a_instances;
 
 static uint64_t dec21140a_bar_read(void *opaque, hwaddr addr, unsigned size)
 {
@@ -125,25 +124,62 @@ static bool dec21140a_mac_is_unset(const MACAddr *mac)
     return memcmp(mac->a, zero.a, sizeof(zero.a)) == 0;
 }
 
-/* Choose the default 00:03:ff:xx:xx:xx address when mac= was not given. */
-static bool dec21140a_default_mac(Dec21140aState *d, unsigned index,
-                                  Error **errp)
-{
-    uint8_t host_mac[6] = { 0 };
-    char err[128];
-    g_autofree char *identity = NULL;
+typedef struct Dec21140aMacOwner {
+    const uint8_t *mac;
+    const char *owner;
+} Dec21140aMacOwner;
 
-    if (vpc_host_adapter_mac("/sys/class/net", d->host_adapter, host_mac,
-                             NULL, err, sizeof(err)) < 0 && d->host_adapter) {
-        error_setg(errp, "dec21140a: %s", err);
+static void dec21140a_find_mac_owner(NICState *nic, void *opaque)
+{
+    Dec21140aMacOwner *o = opaque;
+
+    if (!o->owner && vpc_mac_equal(nic->conf->macaddr.a, o->mac)) {
+        o->owner = nic->ncs[0].name;
+    }
+}
+
+/*
+ * Choose the default 00:03:ff:xx:xx:xx address when mac= was not given.
+ * Only what the configuration names goes in (the VM, the host adapter,
+ * the card's id or else its PCI address), never the order in which cards
+ * were created, so hotplug and reordering keep every guest's address.
+ */
+static bool dec21140a_default_mac(Dec21140aState *d, Error **errp)
+{
+    PCIDevice *pci_dev = PCI_DEVICE(d);
+    PCIBus *bus = pci_get_bus(pci_dev);
+    g_autofree char *uuid = NULL;
+    char key[VPC_MAC_NIC_KEY_MAX], err[256], text[VPC_MAC_STRLEN];
+    Dec21140aMacOwner clash = { .mac = d->conf.macaddr.a };
+
+    if (vpc_mac_nic_key(key, sizeof(key), DEVICE(d)->id,
+                        pci_bus_is_root(bus) ? NULL : BUS(bus)->name,
+                        PCI_SLOT(pci_dev->devfn),
+                        PCI_FUNC(pci_dev->devfn)) < 0) {
+        error_setg(errp, "dec21140a: its id or bus name is too long to "
+                   "derive a MAC from; give mac=");
         return false;
     }
     if (qemu_uuid_set) {
-        identity = qemu_uuid_unparse_strdup(&qemu_uuid);
-    } else if (qemu_name) {
-        identity = g_strdup(qemu_name);
+        uuid = qemu_uuid_unparse_strdup(&qemu_uuid);
     }
-    vpc_mac_derive(d->conf.macaddr.a, host_mac, identity, index);
+    if (vpc_nic_default_mac(d->conf.macaddr.a, "/sys/class/net",
+                            d->host_adapter, uuid, qemu_name, key,
+                            err, sizeof(err)) < 0) {
+        error_setg(errp, "dec21140a: %s", err);
+        return false;
+    }
+    trace_dec21140a_default_mac(key, d->conf.macaddr.a[3],
+                                d->conf.macaddr.a[4], d->conf.macaddr.a[5]);
+    /* Two cards whose keys hash alike would share it: refuse. */
+    qemu_foreach_nic(dec21140a_find_mac_owner, &clash);
+    if (clash.owner) {
+        vpc_mac_format(d->conf.macaddr.a, text);
+        error_setg(errp, "dec21140a: the address derived for %s, %s, is "
+                   "already the address of %s; give this card mac= or "
+                   "another id", key, text, clash.owner);
+        return false;
+    }
     return true;
 }
 
@@ -151,14 +187,12 @@ static void dec21140a_realize(PCIDevice *pci_dev, Error **errp)
 {
     Dec21140aState *d = DEC21140A(pci_dev);
     DeviceState *dev = DEVICE(pci_dev);
-    unsigned index = dec21140a_instances;
     NetClientState *nc;
 
     if (dec21140a_mac_is_unset(&d->conf.macaddr) &&
-        !dec21140a_default_mac(d, index, errp)) {
+        !dec21140a_default_mac(d, errp)) {
         return;
     }
-    dec21140a_instances++;
 
     pci_set_word(pci_dev->config + PCI_SUBSYSTEM_VENDOR_ID,
                  d->subsys_vendor_id);

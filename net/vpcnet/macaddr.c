@@ -12,8 +12,25 @@
 #include <stdlib.h>
 #include <string.h>
 
+int vpc_mac_nic_key(char *buf, size_t len, const char *dev_id,
+                    const char *pci_bus, unsigned slot, unsigned fn)
+{
+    int n;
+
+    if (dev_id && *dev_id) {
+        n = snprintf(buf, len, "id:%s", dev_id);
+    } else if (slot > 31 || fn > 7) {
+        return -1;
+    } else if (pci_bus && *pci_bus) {
+        n = snprintf(buf, len, "pci:%s/%02x.%x", pci_bus, slot, fn);
+    } else {
+        n = snprintf(buf, len, "pci:%02x.%x", slot, fn);
+    }
+    return n < 0 || (size_t)n >= len ? -1 : 0;
+}
+
 void vpc_mac_derive(uint8_t out[6], const uint8_t host_mac[6],
-                    const char *vm_identity, unsigned nic_index)
+                    const char *vm_identity, const char *nic_key)
 {
     uint32_t h = 0xffffffffu;
     uint32_t low;
@@ -22,12 +39,13 @@ void vpc_mac_derive(uint8_t out[6], const uint8_t host_mac[6],
     if (vm_identity) {
         h = vpc_crc32_le_update(h, vm_identity, strlen(vm_identity));
     }
-    /*
-     * Fold the 32-bit hash to 24 bits, then add the index: NICs of one VM
-     * get consecutive addresses and can never collide with each other.
-     */
+    /* The NUL keeps ("ab", "c") and ("a", "bc") apart. */
+    h = vpc_crc32_le_update(h, "", 1);
+    if (nic_key) {
+        h = vpc_crc32_le_update(h, nic_key, strlen(nic_key));
+    }
+    /* Fold the 32-bit hash to 24 bits. */
     low = ((h >> 24) ^ h) & 0xffffff;
-    low = (low + nic_index) & 0xffffff;
 
     out[0] = VPC_MAC_OUI0;
     out[1] = VPC_MAC_OUI1;
@@ -89,6 +107,32 @@ void vpc_mac_format(const uint8_t mac[6], char buf[VPC_MAC_STRLEN])
         buf[3 * i + 1] = hex[mac[i] & 0xf];
         buf[3 * i + 2] = i < 5 ? ':' : '\0';
     }
+}
+
+int vpc_uuid_canonical(const char *text, char out[VPC_UUID_STRLEN + 1])
+{
+    static const char hex[] = "0123456789abcdef";
+
+    if (!text || strnlen(text, VPC_UUID_STRLEN + 1) != VPC_UUID_STRLEN) {
+        return -1;
+    }
+    for (int i = 0; i < VPC_UUID_STRLEN; i++) {
+        if (i == 8 || i == 13 || i == 18 || i == 23) {
+            if (text[i] != '-') {
+                return -1;
+            }
+            out[i] = '-';
+        } else {
+            int v = hex_digit(text[i]);
+
+            if (v < 0) {
+                return -1;
+            }
+            out[i] = hex[v];
+        }
+    }
+    out[VPC_UUID_STRLEN] = '\0';
+    return 0;
 }
 
 /* Read @sysfs_net/@ifname/address; 0 on success. */
@@ -202,4 +246,40 @@ int vpc_host_adapter_mac(const char *sysfs_net, const char *ifname,
                  "in %s", sysfs_net);
     }
     return found;
+}
+
+int vpc_nic_default_mac(uint8_t out[6], const char *sysfs_net,
+                        const char *host_adapter, const char *vm_uuid,
+                        const char *vm_name, const char *nic_key,
+                        char *err, size_t errlen)
+{
+    uint8_t host_mac[6] = { 0 };
+    char uuid[VPC_UUID_STRLEN + 1];
+    const char *identity = vm_name;
+
+    if (errlen) {
+        err[0] = '\0';
+    }
+    if (host_adapter && vpc_mac_parse(host_adapter, host_mac) == 0) {
+        /* An address standing for an adapter (of this host or another). */
+    } else if (vpc_host_adapter_mac(sysfs_net, host_adapter, host_mac, NULL,
+                                    err, errlen) < 0) {
+        if (host_adapter) {
+            return -1;
+        }
+        /* No adapter at all: the VM and NIC alone make the address. */
+        memset(host_mac, 0, sizeof(host_mac));
+        if (errlen) {
+            err[0] = '\0';
+        }
+    }
+    if (vm_uuid) {
+        if (vpc_uuid_canonical(vm_uuid, uuid) < 0) {
+            snprintf(err, errlen, "'%s' is not a UUID", vm_uuid);
+            return -1;
+        }
+        identity = uuid;
+    }
+    vpc_mac_derive(out, host_mac, identity, nic_key);
+    return 0;
 }

@@ -962,6 +962,249 @@ static void test_default_mac(void *obj, void *data, QGuestAllocator *alloc)
     g_assert_cmpmem(other, 6, "\x52\x54\x00\xaa\xbb\xcc", 6);
 }
 
+/* vpcnet-mac, built from the same sources in QEMU's tree. */
+static const char *vpcnet_mac_tool(void)
+{
+    static char *path;
+
+    if (!path) {
+        const char *qemu = g_getenv("QTEST_QEMU_BINARY");
+        g_autofree char *dir = NULL;
+
+        path = g_strdup(g_getenv("VPCNET_MAC"));
+        if (!path) {
+            g_assert_nonnull(qemu);
+            dir = g_path_get_dirname(qemu);
+            path = g_build_filename(dir, "net", "vpcnet", "vpcnet-mac", NULL);
+        }
+        if (!g_file_test(path, G_FILE_TEST_IS_EXECUTABLE)) {
+            g_test_message("no vpcnet-mac at %s (make builds it; or set "
+                           "VPCNET_MAC)", path);
+            g_assert_not_reached();
+        }
+    }
+    return path;
+}
+
+/*
+ * Run vpcnet-mac with @args (NULL-terminated); returns its exit status,
+ * its output line in @out (without the newline) and its error text.
+ */
+static int run_vpcnet_mac(char **out, char **err, const char *const *args)
+{
+    g_autoptr(GPtrArray) argv = g_ptr_array_new();
+    int status;
+
+    g_ptr_array_add(argv, (char *)vpcnet_mac_tool());
+    for (int i = 0; args[i]; i++) {
+        g_ptr_array_add(argv, (char *)args[i]);
+    }
+    g_ptr_array_add(argv, NULL);
+    g_assert_true(g_spawn_sync(NULL, (char **)argv->pdata, NULL, 0, NULL,
+                               NULL, out, err, &status, NULL));
+    g_strchomp(*out);
+    g_assert_true(WIFEXITED(status));
+    return WEXITSTATUS(status);
+}
+
+static void tool_mac(uint8_t mac[6], const char *const *args)
+{
+    g_autofree char *out = NULL, *err = NULL;
+    unsigned v[6];
+    char tail;
+
+    g_assert_cmpint(run_vpcnet_mac(&out, &err, args), ==, 0);
+    g_assert_cmpint(sscanf(out, "%2x:%2x:%2x:%2x:%2x:%2x%c", &v[0], &v[1],
+                           &v[2], &v[3], &v[4], &v[5], &tail), ==, 6);
+    for (int i = 0; i < 6; i++) {
+        mac[i] = v[i];
+    }
+}
+
+/* A card's MAC as its driver reads it from the SROM, at @devfn. */
+static void srom_mac_at(QTestState *qts, QPCIBus *bus, int devfn,
+                        uint8_t mac[6])
+{
+    QDec21140a d;
+
+    qdec_pci_init(&d, bus, devfn);
+    qdec_reset(&d);
+    srom_mac(&d, mac);
+    qdec_pci_fini(&d);
+}
+
+/* The cards of the MAC tests: what -device says, what vpcnet-mac is told. */
+typedef struct {
+    const char *device;         /* -device dec21140a,... */
+    int slot;
+    const char *tool[8];        /* vpcnet-mac options but the VM's */
+} MacCard;
+
+static const MacCard mac_cards[] = {
+    { "id=net0,addr=05.0", 5, { "--id", "net0", NULL } },
+    { "id=net1,addr=06.0", 6, { "--id", "net1", NULL } },
+    { "addr=07.0", 7, { "--addr", "07.0", NULL } },
+    { "addr=08.0,host-adapter=lo", 8,
+      { "--addr", "8", "--host-adapter", "lo", NULL } },
+    { "addr=09.0,host-adapter=02:00:00:00:00:2a", 9,
+      { "--addr", "09.0", "--host-adapter", "02:00:00:00:00:2a", NULL } },
+};
+
+/* The tool's answer for @card in a VM with @vm_args ("--name", "x"...). */
+static void mac_card_tool(const MacCard *card, const char *const *vm_args,
+                          uint8_t mac[6])
+{
+    const char *args[16];
+    int n = 0;
+
+    for (int i = 0; vm_args[i]; i++) {
+        args[n++] = vm_args[i];
+    }
+    for (int i = 0; card->tool[i]; i++) {
+        args[n++] = card->tool[i];
+    }
+    args[n] = NULL;
+    tool_mac(mac, args);
+}
+
+/* Boot the mac_cards in @order; read each card's MAC into @macs. */
+static void mac_cards_boot(const char *vm, const int *order,
+                           uint8_t macs[][6])
+{
+    g_autoptr(GString) cmd = g_string_new("-machine pc -accel qtest ");
+    QTestState *qts;
+    QPCIBus *bus;
+
+    g_string_append(cmd, vm);
+    for (int i = 0; i < G_N_ELEMENTS(mac_cards); i++) {
+        g_string_append_printf(cmd, " -device dec21140a,%s",
+                               mac_cards[order[i]].device);
+    }
+    qts = qtest_init(cmd->str);
+    bus = qpci_new_pc(qts, NULL);
+    for (int i = 0; i < G_N_ELEMENTS(mac_cards); i++) {
+        srom_mac_at(qts, bus, QPCI_DEVFN(mac_cards[i].slot, 0), macs[i]);
+    }
+    qpci_free_pc(bus);
+    qtest_quit(qts);
+}
+
+/*
+ * The default MAC depends on what the configuration names, not on the
+ * order cards are created in; vpcnet-mac predicts it for every card:
+ * by id, by PCI address, with a host adapter named or given by its MAC,
+ * for a VM known by -name or by -uuid (in any case).
+ */
+static void test_mac_tool_agrees(void)
+{
+    static const int forward[] = { 0, 1, 2, 3, 4 };
+    static const int backward[] = { 4, 3, 2, 1, 0 };
+    static const char *const by_name[] = { "--name", "vpcnet-mac-a", NULL };
+    static const char *const by_uuid[] = {
+        "--uuid", "8F5C3E1A-0B2D-4C6E-9A7B-1D2E3F405162",
+        "--name", "vpcnet-mac-a", NULL };
+    uint8_t first[G_N_ELEMENTS(mac_cards)][6];
+    uint8_t again[G_N_ELEMENTS(mac_cards)][6];
+    uint8_t want[6];
+
+    mac_cards_boot("-name vpcnet-mac-a", forward, first);
+    mac_cards_boot("-name vpcnet-mac-a", backward, again);
+    for (int i = 0; i < G_N_ELEMENTS(mac_cards); i++) {
+        g_test_message("card %s: %02x:%02x:%02x:%02x:%02x:%02x",
+                       mac_cards[i].device, first[i][0], first[i][1],
+                       first[i][2], first[i][3], first[i][4], first[i][5]);
+        g_assert_cmpmem(first[i], 6, again[i], 6);
+        mac_card_tool(&mac_cards[i], by_name, want);
+        g_assert_cmpmem(first[i], 6, want, 6);
+        for (int j = 0; j < i; j++) {
+            g_assert_true(memcmp(first[i], first[j], 6) != 0);
+        }
+    }
+
+    mac_cards_boot("-name vpcnet-mac-a "
+                   "-uuid 8f5c3e1a-0b2d-4c6e-9a7b-1d2e3f405162", forward,
+                   again);
+    for (int i = 0; i < G_N_ELEMENTS(mac_cards); i++) {
+        g_assert_true(memcmp(first[i], again[i], 6) != 0);
+        mac_card_tool(&mac_cards[i], by_uuid, want);
+        g_assert_cmpmem(again[i], 6, want, 6);
+    }
+}
+
+/*
+ * A card hotplugged after others keeps the address its id (or its slot)
+ * gives it, whatever was plugged before; unplugging and plugging it
+ * again gives it back the same address.
+ */
+static void test_mac_hotplug(void)
+{
+    static const char *const tool_hot[] = {
+        "--name", "vpcnet-mac-hot", "--id", "hot0", NULL };
+    static const char *const tool_slot[] = {
+        "--name", "vpcnet-mac-hot", "--addr", "0c.0", NULL };
+    QTestState *qts;
+    QPCIBus *bus;
+    uint8_t mac[6], want[6], again[6];
+
+    qts = qtest_init("-machine pc -accel qtest -name vpcnet-mac-hot "
+                     "-device dec21140a,addr=05.0");
+    bus = qpci_new_pc(qts, NULL);
+    qtest_qmp_device_add(qts, "dec21140a", "other", "{'addr': '0a.0'}");
+    qtest_qmp_device_add(qts, "dec21140a", "hot0", "{'addr': '0b.0'}");
+    srom_mac_at(qts, bus, QPCI_DEVFN(0x0b, 0), mac);
+    tool_mac(want, tool_hot);
+    g_assert_cmpmem(mac, 6, want, 6);
+
+    qpci_unplug_acpi_device_test(qts, "hot0", 0x0b);
+    qtest_qmp_device_add(qts, "dec21140a", "hot0", "{'addr': '0d.0'}");
+    srom_mac_at(qts, bus, QPCI_DEVFN(0x0d, 0), again);
+    g_assert_cmpmem(again, 6, want, 6);
+
+    /* Without an id, the slot names the card. */
+    qtest_qmp_assert_success(qts, "{'execute': 'device_add', 'arguments': "
+                             "{'driver': 'dec21140a', 'addr': '0c.0'}}");
+    srom_mac_at(qts, bus, QPCI_DEVFN(0x0c, 0), mac);
+    tool_mac(want, tool_slot);
+    g_assert_cmpmem(mac, 6, want, 6);
+    qpci_free_pc(bus);
+    qtest_quit(qts);
+}
+
+/* vpcnet-mac refuses what the device would refuse, and bad usage. */
+static void test_mac_tool_errors(void)
+{
+    static const struct {
+        int status;
+        const char *needle;
+        const char *args[6];
+    } cases[] = {
+        { 1, "vpcnet-none0", { "--host-adapter", "vpcnet-none0", "--id",
+                               "net0", NULL } },
+        { 1, "not-a-uuid", { "--uuid", "not-a-uuid", "--id", "net0", NULL } },
+        { 2, "--id", { "--name", "vm", NULL } },
+        { 2, "PCI address", { "--addr", "20.0", NULL } },
+        { 2, "PCI address", { "--addr", "05.8", NULL } },
+        { 2, "PCI address", { "--addr", "x5", NULL } },
+        { 2, "unexpected", { "--id", "net0", "extra", NULL } },
+    };
+
+    for (int i = 0; i < G_N_ELEMENTS(cases); i++) {
+        g_autofree char *out = NULL, *err = NULL;
+
+        g_assert_cmpint(run_vpcnet_mac(&out, &err, cases[i].args), ==,
+                        cases[i].status);
+        g_assert_cmpstr(out, ==, "");
+        g_assert_nonnull(strstr(err, cases[i].needle));
+    }
+    {
+        static const char *const help[] = { "--help", NULL };
+        g_autofree char *out = NULL, *err = NULL;
+
+        g_assert_cmpint(run_vpcnet_mac(&out, &err, help), ==, 0);
+        g_assert_nonnull(strstr(out, "--host-adapter IF|MAC"));
+    }
+}
+
 /* An unknown host-adapter= is a clear start-up error. */
 static void test_bad_host_adapter(void *obj, void *data,
                                   QGuestAllocator *alloc)
@@ -1171,4 +1414,13 @@ static void register_dec21140a_tests(void)
     qos_add_test("migration", "dec21140a", test_migration, &opts);
 }
 
+/* Tests that boot machines of their own, outside the qos graph. */
+static void register_dec21140a_machine_tests(void)
+{
+    qtest_add_func("dec21140a/mac/tool-agrees", test_mac_tool_agrees);
+    qtest_add_func("dec21140a/mac/hotplug", test_mac_hotplug);
+    qtest_add_func("dec21140a/mac/tool-errors", test_mac_tool_errors);
+}
+
 libqos_init(register_dec21140a_tests);
+libqos_init(register_dec21140a_machine_tests);

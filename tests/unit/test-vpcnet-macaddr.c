@@ -17,28 +17,78 @@ static void test_oui_and_stability(void)
 {
     uint8_t m1[6], m2[6];
 
-    vpc_mac_derive(m1, host_a, "vm-one", 0);
-    vpc_mac_derive(m2, host_a, "vm-one", 0);
+    vpc_mac_derive(m1, host_a, "vm-one", "id:net0");
+    vpc_mac_derive(m2, host_a, "vm-one", "id:net0");
     g_assert_cmpmem(m1, 6, m2, 6);
     g_assert_cmpuint(m1[0], ==, 0x00);
     g_assert_cmpuint(m1[1], ==, 0x03);
     g_assert_cmpuint(m1[2], ==, 0xff);
 }
 
-/* NICs of one VM get consecutive, hence distinct, addresses. */
+/* NICs of one VM, named by id or by PCI address, get distinct addresses. */
 static void test_distinct_nics(void)
 {
-    uint8_t m[4][6];
+    static const char *const keys[] = {
+        "id:net0", "id:net1", "id:net2", "id:net3",
+        "pci:05.0", "pci:06.0", "pci:05.1", "pci:pci.1/05.0",
+    };
+    uint8_t m[G_N_ELEMENTS(keys)][6];
 
-    for (unsigned i = 0; i < 4; i++) {
-        vpc_mac_derive(m[i], host_a, "vm-one", i);
+    for (unsigned i = 0; i < G_N_ELEMENTS(keys); i++) {
+        vpc_mac_derive(m[i], host_a, "vm-one", keys[i]);
     }
-    for (unsigned i = 0; i < 4; i++) {
-        for (unsigned j = i + 1; j < 4; j++) {
+    for (unsigned i = 0; i < G_N_ELEMENTS(keys); i++) {
+        for (unsigned j = i + 1; j < G_N_ELEMENTS(keys); j++) {
             g_assert_true(memcmp(m[i], m[j], 6) != 0);
         }
     }
-    g_assert_cmpuint((m[1][5] - m[0][5]) & 0xff, ==, 1);
+}
+
+/* The NIC's key: its id when it has one, else its PCI address. */
+static void test_nic_key(void)
+{
+    char key[VPC_MAC_NIC_KEY_MAX];
+    char small[8];
+
+    g_assert_cmpint(vpc_mac_nic_key(key, sizeof(key), "net0", NULL, 5, 0),
+                    ==, 0);
+    g_assert_cmpstr(key, ==, "id:net0");
+    g_assert_cmpint(vpc_mac_nic_key(key, sizeof(key), "net0", "pci.1", 5, 0),
+                    ==, 0);
+    g_assert_cmpstr(key, ==, "id:net0");
+    g_assert_cmpint(vpc_mac_nic_key(key, sizeof(key), NULL, NULL, 0x1f, 7),
+                    ==, 0);
+    g_assert_cmpstr(key, ==, "pci:1f.7");
+    g_assert_cmpint(vpc_mac_nic_key(key, sizeof(key), "", "", 5, 0), ==, 0);
+    g_assert_cmpstr(key, ==, "pci:05.0");
+    g_assert_cmpint(vpc_mac_nic_key(key, sizeof(key), NULL, "bridge1", 1, 0),
+                    ==, 0);
+    g_assert_cmpstr(key, ==, "pci:bridge1/01.0");
+    g_assert_cmpint(vpc_mac_nic_key(key, sizeof(key), NULL, NULL, 32, 0),
+                    ==, -1);
+    g_assert_cmpint(vpc_mac_nic_key(key, sizeof(key), NULL, NULL, 1, 8),
+                    ==, -1);
+    g_assert_cmpint(vpc_mac_nic_key(small, sizeof(small), "a-long-id", NULL,
+                                    0, 0), ==, -1);
+}
+
+static void test_uuid(void)
+{
+    char out[VPC_UUID_STRLEN + 1];
+
+    g_assert_cmpint(vpc_uuid_canonical("8F5C3E1A-0B2D-4C6E-9A7B-1D2E3F405162",
+                                       out), ==, 0);
+    g_assert_cmpstr(out, ==, "8f5c3e1a-0b2d-4c6e-9a7b-1d2e3f405162");
+    g_assert_cmpint(vpc_uuid_canonical("8f5c3e1a0b2d4c6e9a7b1d2e3f405162",
+                                       out), ==, -1);
+    g_assert_cmpint(vpc_uuid_canonical("8f5c3e1a-0b2d-4c6e-9a7b-1d2e3f40516",
+                                       out), ==, -1);
+    g_assert_cmpint(vpc_uuid_canonical("8f5c3e1a-0b2d-4c6e-9a7b-1d2e3f4051623",
+                                       out), ==, -1);
+    g_assert_cmpint(vpc_uuid_canonical("8f5c3e1a-0b2d-4c6e-9a7b_1d2e3f405162",
+                                       out), ==, -1);
+    g_assert_cmpint(vpc_uuid_canonical("8g5c3e1a-0b2d-4c6e-9a7b-1d2e3f405162",
+                                       out), ==, -1);
 }
 
 /* The host adapter and the VM identity both change the address. */
@@ -46,10 +96,10 @@ static void test_inputs_matter(void)
 {
     uint8_t base[6], other_host[6], other_vm[6], no_vm[6];
 
-    vpc_mac_derive(base, host_a, "vm-one", 0);
-    vpc_mac_derive(other_host, host_b, "vm-one", 0);
-    vpc_mac_derive(other_vm, host_a, "vm-two", 0);
-    vpc_mac_derive(no_vm, host_a, NULL, 0);
+    vpc_mac_derive(base, host_a, "vm-one", "id:net0");
+    vpc_mac_derive(other_host, host_b, "vm-one", "id:net0");
+    vpc_mac_derive(other_vm, host_a, "vm-two", "id:net0");
+    vpc_mac_derive(no_vm, host_a, NULL, "id:net0");
     g_assert_true(memcmp(base, other_host, 6) != 0);
     g_assert_true(memcmp(base, other_vm, 6) != 0);
     g_assert_true(memcmp(base, no_vm, 6) != 0);
@@ -66,7 +116,7 @@ static void test_spread(void)
         uint8_t m[6];
         guint key;
 
-        vpc_mac_derive(m, host_a, name, 0);
+        vpc_mac_derive(m, host_a, name, "id:net0");
         key = (m[3] << 16) | (m[4] << 8) | m[5];
         if (g_hash_table_contains(seen, GUINT_TO_POINTER(key + 1))) {
             collisions++;
@@ -227,12 +277,75 @@ static void test_host_adapter(void)
     }
 }
 
+/* The whole rule, as the device and vpcnet-mac apply it. */
+static void test_nic_default_mac(void)
+{
+    g_autofree char *root = g_dir_make_tmp("vpcnet-sysfs-XXXXXX", NULL);
+    g_autofree char *empty = g_dir_make_tmp("vpcnet-sysfs-XXXXXX", NULL);
+    const char *uuid = "8f5c3e1a-0b2d-4c6e-9a7b-1d2e3f405162";
+    uint8_t by_name[6], by_mac[6], first[6], m[6], want[6];
+    char err[128];
+
+    add_fake_if(root, "eth1", "52:54:00:ab:cd:ef\n");
+    add_fake_if(root, "eth2", "52:54:00:ab:cd:f0\n");
+
+    /* A host adapter named, given by its address, or the first one. */
+    g_assert_cmpint(vpc_nic_default_mac(by_name, root, "eth1", NULL, "vm-one",
+                                        "id:net0", err, sizeof(err)), ==, 0);
+    g_assert_cmpint(vpc_nic_default_mac(by_mac, root, "52:54:00:AB:CD:EF",
+                                        NULL, "vm-one", "id:net0",
+                                        err, sizeof(err)), ==, 0);
+    g_assert_cmpint(vpc_nic_default_mac(first, root, NULL, NULL, "vm-one",
+                                        "id:net0", err, sizeof(err)), ==, 0);
+    vpc_mac_derive(want, host_a, "vm-one", "id:net0");
+    g_assert_cmpmem(by_name, 6, want, 6);
+    g_assert_cmpmem(by_mac, 6, want, 6);
+    g_assert_cmpmem(first, 6, want, 6);
+    g_assert_cmpint(vpc_nic_default_mac(m, root, "eth2", NULL, "vm-one",
+                                        "id:net0", err, sizeof(err)), ==, 0);
+    g_assert_true(memcmp(m, want, 6) != 0);
+
+    /* The UUID, in any case, wins over the name. */
+    g_assert_cmpint(vpc_nic_default_mac(m, root, "eth1",
+                                        "8F5C3E1A-0B2D-4C6E-9A7B-1D2E3F405162",
+                                        "vm-one", "pci:05.0",
+                                        err, sizeof(err)), ==, 0);
+    vpc_mac_derive(want, host_a, uuid, "pci:05.0");
+    g_assert_cmpmem(m, 6, want, 6);
+
+    /* A host without adapters: zeros stand for the host's address. */
+    g_assert_cmpint(vpc_nic_default_mac(m, empty, NULL, NULL, "vm-one",
+                                        "id:net0", err, sizeof(err)), ==, 0);
+    vpc_mac_derive(want, (const uint8_t[6]) { 0 }, "vm-one", "id:net0");
+    g_assert_cmpmem(m, 6, want, 6);
+    g_assert_cmpstr(err, ==, "");
+
+    /* What must fail: a named adapter that is not there, a bad UUID. */
+    g_assert_cmpint(vpc_nic_default_mac(m, root, "eth9", NULL, "vm-one",
+                                        "id:net0", err, sizeof(err)), ==, -1);
+    g_assert_nonnull(strstr(err, "eth9"));
+    g_assert_cmpint(vpc_nic_default_mac(m, root, NULL, "not-a-uuid", NULL,
+                                        "id:net0", err, sizeof(err)), ==, -1);
+    g_assert_nonnull(strstr(err, "not-a-uuid"));
+
+    for (unsigned i = 1; i <= 2; i++) {
+        g_autofree char *d = g_strdup_printf("%s/eth%u", root, i);
+        g_autofree char *f = g_strdup_printf("%s/address", d);
+        g_unlink(f);
+        g_rmdir(d);
+    }
+    g_rmdir(root);
+    g_rmdir(empty);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/vpcnet/macaddr/oui-and-stability",
                     test_oui_and_stability);
     g_test_add_func("/vpcnet/macaddr/distinct-nics", test_distinct_nics);
+    g_test_add_func("/vpcnet/macaddr/nic-key", test_nic_key);
+    g_test_add_func("/vpcnet/macaddr/uuid", test_uuid);
     g_test_add_func("/vpcnet/macaddr/inputs-matter", test_inputs_matter);
     g_test_add_func("/vpcnet/macaddr/spread", test_spread);
     g_test_add_func("/vpcnet/macaddr/parse", test_parse);
@@ -242,5 +355,6 @@ int main(int argc, char **argv)
                     test_format_round_trip);
     g_test_add_func("/vpcnet/macaddr/equal", test_equal);
     g_test_add_func("/vpcnet/macaddr/host-adapter", test_host_adapter);
+    g_test_add_func("/vpcnet/macaddr/nic-default-mac", test_nic_default_mac);
     return g_test_run();
 }
