@@ -2,7 +2,9 @@
  * SPDX-License-Identifier: GPL-2.0-or-later
  *
  * vpcnet: the internet checksum (RFC 1071) and its incremental update
- * (RFC 1624), for IP headers and the TCP/UDP/ICMP pseudo-header sums.
+ * (RFC 1624), for IP headers and the TCP/UDP/ICMP pseudo-header sums of
+ * IPv4 and IPv6.  The sum runs over 64-bit words: it is on the NAT's
+ * data path, once per segment sent to a guest without checksum offload.
  */
 #ifndef VPCNET_CHECKSUM_H
 #define VPCNET_CHECKSUM_H
@@ -39,6 +41,18 @@ uint32_t vpc_csum_pseudo_ipv4(uint32_t src, uint32_t dst, uint8_t proto,
  */
 uint16_t vpc_l4_checksum_ipv4(uint32_t src, uint32_t dst, uint8_t proto,
                               const void *l4, size_t len);
+
+/*
+ * vpc_csum_pseudo_ipv6 - the sum of the IPv6 pseudo-header (RFC 8200,
+ * section 8.1) for an upper-layer packet of @l4_len bytes.
+ */
+uint32_t vpc_csum_pseudo_ipv6(const uint8_t src[16], const uint8_t dst[16],
+                              uint8_t next_header, uint32_t l4_len);
+
+/* vpc_l4_checksum_ipv6 - as vpc_l4_checksum_ipv4, over IPv6. */
+uint16_t vpc_l4_checksum_ipv6(const uint8_t src[16], const uint8_t dst[16],
+                              uint8_t next_header, const void *l4,
+                              size_t len);
 
 /*
  * vpc_csum_adjust16, vpc_csum_adjust32 - update checksum @csum after a

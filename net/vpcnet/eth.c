@@ -30,3 +30,11 @@ int vpc_eth_parse(const uint8_t *frame, size_t len, VpcEthView *eth)
     eth->payload_len = len - eth->hlen;
     return VPC_PKT_OK;
 }
+
+void vpc_eth_put_header(uint8_t *buf, const uint8_t dst[6],
+                        const uint8_t src[6], uint16_t ethertype)
+{
+    memcpy(buf, dst, VPC_ETH_ALEN);
+    memcpy(buf + VPC_ETH_ALEN, src, VPC_ETH_ALEN);
+    vpc_put_be16(buf + 12, ethertype);
+}

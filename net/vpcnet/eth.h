@@ -45,6 +45,10 @@ typedef struct VpcEthView {
 /* vpc_eth_parse - parse the Ethernet header of @frame; 0 or an error. */
 int vpc_eth_parse(const uint8_t *frame, size_t len, VpcEthView *eth);
 
+/* vpc_eth_put_header - write an untagged Ethernet header at @buf. */
+void vpc_eth_put_header(uint8_t *buf, const uint8_t dst[6],
+                        const uint8_t src[6], uint16_t ethertype);
+
 static inline bool vpc_mac_is_broadcast(const uint8_t *mac)
 {
     return (mac[0] & mac[1] & mac[2] & mac[3] & mac[4] & mac[5]) == 0xff;

@@ -57,3 +57,20 @@ char *vpc_ipv4_format(uint32_t addr, char buf[VPC_IPV4_ADDR_STRLEN])
              (addr >> 16) & 0xff, (addr >> 8) & 0xff, addr & 0xff);
     return buf;
 }
+
+void vpc_ipv4_put_header(uint8_t *buf, uint32_t src, uint32_t dst,
+                         uint8_t protocol, uint16_t payload_len,
+                         uint16_t id, uint8_t ttl, bool dont_fragment)
+{
+    buf[0] = 0x45;
+    buf[1] = 0;
+    vpc_put_be16(buf + 2, (uint16_t)(VPC_IPV4_HLEN + payload_len));
+    vpc_put_be16(buf + 4, id);
+    vpc_put_be16(buf + 6, dont_fragment ? 0x4000 : 0);
+    buf[8] = ttl;
+    buf[9] = protocol;
+    vpc_put_be16(buf + 10, 0);
+    vpc_put_be32(buf + 12, src);
+    vpc_put_be32(buf + 16, dst);
+    vpc_put_be16(buf + 10, vpc_ip_checksum(buf, VPC_IPV4_HLEN));
+}

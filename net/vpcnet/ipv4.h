@@ -56,6 +56,14 @@ typedef struct VpcIpv4View {
  */
 int vpc_ipv4_parse(const uint8_t *buf, size_t len, VpcIpv4View *ip);
 
+/*
+ * vpc_ipv4_put_header - write a 20-byte header (no options) with its
+ * checksum: @payload_len bytes of @protocol follow.
+ */
+void vpc_ipv4_put_header(uint8_t *buf, uint32_t src, uint32_t dst,
+                         uint8_t protocol, uint16_t payload_len,
+                         uint16_t id, uint8_t ttl, bool dont_fragment);
+
 /* VPC_IPV4_ADDR_STRLEN - room for "255.255.255.255" and its NUL. */
 #define VPC_IPV4_ADDR_STRLEN    16
 

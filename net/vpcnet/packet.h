@@ -13,6 +13,10 @@
 #include "net/vpcnet/eth.h"
 #include "net/vpcnet/arp.h"
 #include "net/vpcnet/ipv4.h"
+#include "net/vpcnet/ipv6.h"
+#include "net/vpcnet/icmp.h"
+#include "net/vpcnet/icmp6.h"
+#include "net/vpcnet/tcp.h"
 #include "net/vpcnet/udp.h"
 #include "net/vpcnet/dhcp-wire.h"
 

@@ -39,6 +39,37 @@ int vpc_udp_parse(const VpcIpv4View *ip, VpcUdpView *udp)
     return VPC_PKT_OK;
 }
 
+int vpc_udp6_parse(const VpcIpv6View *ip, VpcUdpView *udp)
+{
+    const uint8_t *p = ip->l4;
+
+    memset(udp, 0, sizeof(*udp));
+    if (ip->protocol != VPC_IP_PROTO_UDP) {
+        return VPC_PKT_WRONG_PROTOCOL;
+    }
+    if (ip->is_fragment) {
+        return VPC_PKT_IP_FRAGMENT;
+    }
+    if (ip->l4_len < VPC_UDP_HLEN) {
+        return VPC_PKT_UDP_TRUNCATED;
+    }
+    udp->length = vpc_get_be16(p + 4);
+    if (udp->length < VPC_UDP_HLEN || udp->length > ip->l4_len) {
+        return VPC_PKT_UDP_LENGTH;
+    }
+    udp->checksum = vpc_get_be16(p + 6);
+    if (udp->checksum == 0
+        || vpc_l4_checksum_ipv6(ip->src, ip->dst, VPC_IP_PROTO_UDP, p,
+                                udp->length) != 0) {
+        return VPC_PKT_UDP_CHECKSUM;
+    }
+    udp->src_port = vpc_get_be16(p);
+    udp->dst_port = vpc_get_be16(p + 2);
+    udp->payload = p + VPC_UDP_HLEN;
+    udp->payload_len = udp->length - VPC_UDP_HLEN;
+    return VPC_PKT_OK;
+}
+
 int vpc_udp4_frame_parse(const uint8_t *frame, size_t len, VpcEthView *eth,
                          VpcIpv4View *ip, VpcUdpView *udp)
 {

@@ -1,13 +1,15 @@
 /*
  * SPDX-License-Identifier: GPL-2.0-or-later
  *
- * vpcnet: UDP over IPv4 (RFC 768): the view and the frame builder.
+ * vpcnet: UDP (RFC 768) over IPv4 and IPv6: the views and the IPv4
+ * frame builder.
  */
 #ifndef VPCNET_UDP_H
 #define VPCNET_UDP_H
 
 #include "net/vpcnet/eth.h"
 #include "net/vpcnet/ipv4.h"
+#include "net/vpcnet/ipv6.h"
 
 #define VPC_UDP_HLEN            8
 /* Ethernet + IPv4 (no options) + UDP, in front of a UDP payload. */
@@ -36,6 +38,13 @@ typedef struct VpcUdpView {
  * checksum when it has one.  Fragments are refused.
  */
 int vpc_udp_parse(const VpcIpv4View *ip, VpcUdpView *udp);
+
+/*
+ * vpc_udp6_parse - parse the UDP datagram carried by @ip, verifying its
+ * checksum, which IPv6 makes mandatory (RFC 8200 section 8.1: a zero
+ * checksum is refused).  Fragments are refused.
+ */
+int vpc_udp6_parse(const VpcIpv6View *ip, VpcUdpView *udp);
 
 /*
  * vpc_udp4_frame_parse - the three steps above for an untagged or tagged

@@ -30,6 +30,15 @@ static const char *const pkt_error_names[] = {
     [-VPC_PKT_DHCP_NO_END] = "dhcp-no-end",
     [-VPC_PKT_NO_SPACE] = "no-space",
     [-VPC_PKT_TOO_BIG] = "too-big",
+    [-VPC_PKT_IP6_TRUNCATED] = "ip6-truncated",
+    [-VPC_PKT_IP6_PAYLOAD_LENGTH] = "ip6-payload-length",
+    [-VPC_PKT_IP6_EXT_HEADER] = "ip6-ext-header",
+    [-VPC_PKT_TCP_TRUNCATED] = "tcp-truncated",
+    [-VPC_PKT_TCP_HEADER_LENGTH] = "tcp-header-length",
+    [-VPC_PKT_TCP_OPTION] = "tcp-option",
+    [-VPC_PKT_ICMP_TRUNCATED] = "icmp-truncated",
+    [-VPC_PKT_ICMP_CHECKSUM] = "icmp-checksum",
+    [-VPC_PKT_NDP_OPTION] = "ndp-option",
 };
 
 /* A code added to VpcPktError needs its name here, and the other way round. */

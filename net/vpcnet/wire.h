@@ -67,8 +67,18 @@ typedef enum VpcPktError {
     VPC_PKT_DHCP_NO_END = -19,       /* options not closed by END */
     VPC_PKT_NO_SPACE = -20,          /* builder: caller buffer too small */
     VPC_PKT_TOO_BIG = -21,           /* builder: over a protocol limit */
+    VPC_PKT_IP6_TRUNCATED = -22,     /* shorter than an IPv6 header */
+    VPC_PKT_IP6_PAYLOAD_LENGTH = -23, /* zero (jumbo) or beyond the frame */
+    VPC_PKT_IP6_EXT_HEADER = -24,    /* an extension header cut off, or
+                                      * more than we walk */
+    VPC_PKT_TCP_TRUNCATED = -25,     /* shorter than a TCP header */
+    VPC_PKT_TCP_HEADER_LENGTH = -26, /* data offset below 5 or past the end */
+    VPC_PKT_TCP_OPTION = -27,        /* an option runs past the header */
+    VPC_PKT_ICMP_TRUNCATED = -28,    /* shorter than an ICMP header */
+    VPC_PKT_ICMP_CHECKSUM = -29,     /* ICMP or ICMPv6 checksum wrong */
+    VPC_PKT_NDP_OPTION = -30,        /* an NDP option of length 0 or cut */
     /* Keep last: the most negative code, which sizes the counters. */
-    VPC_PKT_ERROR_MIN = VPC_PKT_TOO_BIG,
+    VPC_PKT_ERROR_MIN = VPC_PKT_NDP_OPTION,
 } VpcPktError;
 
 #define VPC_PKT_ERROR_COUNT (1 - VPC_PKT_ERROR_MIN)

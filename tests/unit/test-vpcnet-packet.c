@@ -138,6 +138,93 @@ static void test_checksum_long(void)
     g_free(buf);
 }
 
+/* The byte-at-a-time sum of RFC 1071, as a reference. */
+static uint16_t reference_sum(const uint8_t *p, size_t len)
+{
+    uint64_t acc = 0;
+
+    for (size_t i = 0; i + 1 < len; i += 2) {
+        acc += (uint32_t)(p[i] << 8 | p[i + 1]);
+    }
+    if (len & 1) {
+        acc += (uint32_t)p[len - 1] << 8;
+    }
+    while (acc >> 16) {
+        acc = (acc & 0xffff) + (acc >> 16);
+    }
+    return (uint16_t)acc;
+}
+
+/*
+ * The 64-bit word sum agrees with the reference at every length and
+ * alignment, and partial sums over even-length pieces chain.
+ */
+static void test_checksum_words(void)
+{
+    GRand *rand = g_rand_new_with_seed(1071);
+    uint8_t *buf = g_malloc(4096 + 16);
+
+    for (unsigned i = 0; i < 4096 + 16; i++) {
+        buf[i] = g_rand_int(rand);
+    }
+    for (size_t len = 0; len <= 300; len++) {
+        for (unsigned align = 0; align < 8; align++) {
+            g_assert_cmphex(vpc_csum_partial(0, buf + align, len), ==,
+                            reference_sum(buf + align, len));
+        }
+    }
+    for (int round = 0; round < 200; round++) {
+        size_t len = g_rand_int_range(rand, 0, 4096);
+        size_t cut = g_rand_int_range(rand, 0, len / 2 + 1) * 2;
+        uint32_t sum = vpc_csum_partial(0, buf + 3, cut);
+
+        sum = vpc_csum_partial(sum, buf + 3 + cut, len - cut);
+        g_assert_cmphex(sum, ==, reference_sum(buf + 3, len));
+    }
+    g_free(buf);
+    g_rand_free(rand);
+}
+
+/* ICMPv4: an echo request, its checksum and truncation. */
+static void test_icmp(void)
+{
+    uint8_t msg[16] = { VPC_ICMP_ECHO_REQUEST, 0, 0, 0, 0x12, 0x34, 0, 7,
+                        'p', 'i', 'n', 'g', 0, 1, 2, 3 };
+    VpcIcmpView v;
+
+    vpc_put_be16(msg + 2, vpc_ip_checksum(msg, sizeof(msg)));
+    g_assert_cmpint(vpc_icmp_parse(msg, sizeof(msg), &v), ==, 0);
+    g_assert_cmpuint(v.type, ==, VPC_ICMP_ECHO_REQUEST);
+    g_assert_cmphex(v.id, ==, 0x1234);
+    g_assert_cmpuint(v.seq, ==, 7);
+    g_assert_cmpuint(v.body_len, ==, 12);
+    for (size_t len = 0; len < VPC_ICMP_HLEN; len++) {
+        g_assert_cmpint(vpc_icmp_parse(msg, len, &v), ==,
+                        VPC_PKT_ICMP_TRUNCATED);
+    }
+    msg[9] ^= 1;
+    g_assert_cmpint(vpc_icmp_parse(msg, sizeof(msg), &v), ==,
+                    VPC_PKT_ICMP_CHECKSUM);
+}
+
+/* The IPv4 header writer makes what the parser accepts. */
+static void test_ipv4_put_header(void)
+{
+    uint8_t buf[VPC_IPV4_HLEN + 4] = { 0 };
+    VpcIpv4View ip;
+
+    vpc_ipv4_put_header(buf, 0x0a000202, 0x0a00020f, VPC_IP_PROTO_UDP, 4,
+                        99, 64, true);
+    g_assert_cmpint(vpc_ipv4_parse(buf, sizeof(buf), &ip), ==, 0);
+    g_assert_cmphex(ip.src, ==, 0x0a000202);
+    g_assert_cmphex(ip.dst, ==, 0x0a00020f);
+    g_assert_cmpuint(ip.protocol, ==, VPC_IP_PROTO_UDP);
+    g_assert_cmpuint(ip.payload_len, ==, 4);
+    g_assert_cmpuint(ip.id, ==, 99);
+    g_assert_true(ip.dont_fragment);
+    g_assert_false(ip.is_fragment);
+}
+
 /* RFC 1624 updates agree with summing again, on random data. */
 static void test_checksum_adjust(void)
 {
@@ -693,6 +780,9 @@ int main(int argc, char **argv)
     g_test_add_func("/vpcnet/packet/error-names", test_error_names);
     g_test_add_func("/vpcnet/packet/checksum/rfc1071", test_checksum_rfc1071);
     g_test_add_func("/vpcnet/packet/checksum/long", test_checksum_long);
+    g_test_add_func("/vpcnet/packet/checksum/words", test_checksum_words);
+    g_test_add_func("/vpcnet/packet/icmp", test_icmp);
+    g_test_add_func("/vpcnet/packet/ipv4-put-header", test_ipv4_put_header);
     g_test_add_func("/vpcnet/packet/checksum/adjust", test_checksum_adjust);
     g_test_add_func("/vpcnet/packet/checksum/pseudo", test_checksum_pseudo);
     g_test_add_func("/vpcnet/packet/eth", test_eth);
