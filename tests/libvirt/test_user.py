@@ -1,0 +1,165 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""dec21140a on libvirt's user-mode interfaces, with a real libvirt.
+
+Two domains boot side by side from the documented XML:
+
+- xml/user.xml: one <interface type='user'><model type='dec21140a'/>.
+  Linux binds tulip to PCI 1011:0009 rev 0x20, sees the MAC libvirt
+  chose, gets a lease and pings the gateway.  Then a second card is
+  plugged in at run time (virsh attach-device xml/hotplug-nic.xml
+  --live: PCI hotplug on the pc machine); the guest finds it, binds tulip
+  and gets a lease through it; virsh detach-interface takes it out again
+  and the guest sees it go.
+- xml/four-nics.xml: four cards, each its own MAC and subnet; the fourth
+  starts with <link state='down'/> and the guest sees no carrier on it
+  until virsh domif-setlink brings it up; then the first card's link is
+  set down and up again and the guest notices both.
+
+Prints TAP.
+"""
+
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import harness                                    # noqa: E402
+from tap import Tap                               # noqa: E402
+
+PCI_21140A = '1011:0009 0x20'
+
+
+def check_nic(tap, dom, iface, mac, what):
+    """PCI identity, driver and MAC of one card as the guest saw them."""
+    r = dom.result()
+    tap.equal(dom.get(iface + '.pci'), PCI_21140A,
+              '%s: the guest sees PCI 1011:0009 rev 0x20 (%s)' % (what, iface), r)
+    tap.equal(dom.get(iface + '.driver'), 'tulip', '%s: Linux binds tulip' % what, r)
+    tap.equal(dom.get(iface + '.mac'), mac, '%s: the guest has the MAC libvirt set' % what, r)
+
+
+def lease_ok(dom, iface, subnet):
+    return (dom.get(iface + '.dhcp') == 'ok' and
+            (dom.get(iface + '.ip') or '').startswith(subnet) and
+            dom.get(iface + '.ping') == 'ok')
+
+
+def one_nic_and_hotplug(tap, daemon, dom):
+    macs = harness.domain_macs(dom.live_xml())
+    tap.ok(dom.do('nics') == 0 and dom.get('nics') == 'eth0',
+           'user.xml: one Ethernet interface (%s)' % dom.get('nics'), dom.result())
+    check_nic(tap, dom, 'eth0', macs[0] if macs else None, 'user.xml')
+    dom.do('up eth0 10')
+    dom.do('lease eth0', timeout=90)
+    tap.ok(lease_ok(dom, 'eth0', '10.0.2.'),
+           'user.xml: DHCP lease %s from libvirt\'s user network, ping the gateway'
+           % dom.get('eth0.ip'), dom.result())
+
+    attach = daemon.virsh('attach-device', dom.name,
+                          os.path.join(harness.XML_DIR, 'hotplug-nic.xml'), '--live',
+                          check=False)
+    macs_after = harness.domain_macs(dom.live_xml())
+    new_mac = next((m for m in macs_after if m not in macs), None)
+    tap.ok(attach.returncode == 0 and new_mac,
+           'virsh attach-device --live of a dec21140a (libvirt gave it %s)' % new_mac,
+           detail=attach.stderr)
+    appeared = dom.do('appear 30', timeout=45) == 0
+    new = dom.get('new.iface')
+    tap.ok(appeared and new == 'eth1', 'hot-plugged: the guest finds a new card (%s)' % new,
+           dom.result())
+    if not appeared:
+        return
+    check_nic(tap, dom, new, new_mac, 'hot-plugged')
+    dom.do('up %s 10' % new)
+    dom.do('lease %s' % new, timeout=90)
+    tap.ok(lease_ok(dom, new, '10.0.2.'),
+           'hot-plugged: DHCP lease %s and ping through the new card' % dom.get(new + '.ip'),
+           dom.result())
+
+    detach = daemon.virsh('detach-interface', dom.name, 'user', '--mac', new_mac, '--live',
+                          check=False)
+    tap.ok(detach.returncode == 0, 'virsh detach-interface --live of the hot-plugged card',
+           detail=detach.stderr)
+    gone = dom.do('vanish %s 30' % new, timeout=45) == 0
+    tap.ok(gone, 'the guest sees the card go (%s)' % dom.get(new + '.vanish'), dom.result())
+    left = harness.domain_macs(dom.live_xml())
+    tap.equal(left, macs, 'libvirt lists the first card only, again')
+
+
+def four_nics_and_link(tap, daemon, dom):
+    macs = harness.domain_macs(dom.live_xml())
+    dom.do('nics')
+    ifaces = (dom.get('nics') or '').split()
+    tap.equal(ifaces, ['eth0', 'eth1', 'eth2', 'eth3'],
+              'four-nics.xml: four Ethernet interfaces', dom.result())
+    guest_macs = [dom.get(i + '.mac') for i in ifaces]
+    tap.ok(len(ifaces) == 4 and
+           all(dom.get(i + '.pci') == PCI_21140A and dom.get(i + '.driver') == 'tulip'
+               for i in ifaces),
+           'four-nics.xml: all four are 1011:0009 rev 0x20 with tulip', dom.result())
+    tap.ok(len(set(guest_macs)) == 4 and guest_macs == macs,
+           'four-nics.xml: four distinct MACs, the ones libvirt set, in order: %s'
+           % ' '.join(str(m) for m in guest_macs), dom.result(),
+           detail='libvirt: %s' % ' '.join(macs))
+    if len(ifaces) != 4 or len(macs) != 4:
+        return
+    for i in ifaces:
+        dom.do('up %s 6' % i, timeout=30)
+    getlink = daemon.virsh('domif-getlink', dom.name, macs[3], check=False).stdout.split()
+    tap.equal(getlink[-1:], ['down'], "libvirt reports the fourth card's link down")
+    tap.equal([dom.get(i + '.carrier') for i in ifaces], ['1', '1', '1', '0'],
+              "<link state='down'/>: the guest sees no carrier on the fourth card only",
+              dom.result())
+    for n, i in enumerate(ifaces[:3]):
+        dom.do('lease %s' % i, timeout=90)
+    tap.ok(all(lease_ok(dom, i, '10.0.1%d.' % n) for n, i in enumerate(ifaces[:3])),
+           'the three connected cards get leases in their own subnets: %s'
+           % ' '.join(str(dom.get(i + '.ip')) for i in ifaces[:3]), dom.result())
+
+    started_down = dom.get('eth3.carrier') == '0'
+    daemon.virsh('domif-setlink', dom.name, macs[3], 'up')
+    noticed = dom.do('carrier eth3 1 20', timeout=40) == 0
+    tap.ok(started_down and noticed,
+           'virsh domif-setlink IF up: the guest sees carrier on the fourth card (after %s s)'
+           % dom.get('eth3.carrier.seconds'), dom.result(),
+           detail=None if started_down else 'it never lacked carrier')
+    dom.do('lease eth3', timeout=90)
+    tap.ok(lease_ok(dom, 'eth3', '10.0.13.'),
+           'and gets a lease through it (%s)' % dom.get('eth3.ip'), dom.result())
+
+    daemon.virsh('domif-setlink', dom.name, macs[0], 'down')
+    down = dom.do('carrier eth0 0 20', timeout=40) == 0
+    tap.ok(down, 'virsh domif-setlink IF down: the guest loses carrier on the first card '
+           '(after %s s)' % dom.get('eth0.carrier.seconds'), dom.result())
+    daemon.virsh('domif-setlink', dom.name, macs[0], 'up')
+    up = dom.do('carrier eth0 1 20', timeout=40) == 0
+    tap.ok(down and up, 'virsh domif-setlink IF up: the guest sees carrier again (after %s s)'
+           % dom.get('eth0.carrier.seconds'), dom.result())
+
+
+def main():
+    tap = Tap()
+    with harness.Libvirtd('user') as daemon:
+        single = harness.TestDomain(daemon, 'user.xml', memory_mib=256)
+        four = harness.TestDomain(daemon, 'four-nics.xml', memory_mib=256)
+        doms = [single, four]
+        try:
+            harness.start_all(doms)
+            tap.ok(single.state() == 'running' and four.state() == 'running',
+                   'virsh define and start of user.xml and four-nics.xml')
+            one_nic_and_hotplug(tap, daemon, single)
+            four_nics_and_link(tap, daemon, four)
+            for d in doms:
+                d.end()
+            for d in doms:
+                r = d.join(60)
+                tap.ok(r.rc == 0 and r.qemu_status == 'shut off',
+                       '%s: the guest finished and libvirt reports it shut off' % d.name, r)
+        except harness.VirshError as e:
+            tap.ok(False, 'virsh failed', detail=str(e))
+    return tap.done()
+
+
+if __name__ == '__main__':
+    sys.exit(main())
