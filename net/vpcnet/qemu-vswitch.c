@@ -11,10 +11,13 @@
  * docs/devel/vpcnet-vswitch-protocol.rst with every client: HELLO,
  * WELCOME, then Ethernet frames both ways, one per FRAME message or,
  * on a port that agreed to batching, many per FRAMES message.
- * Switching (learning, aging,
- * flooding, per-port queues, duplicate MACs) and the DHCP hook are the
- * core of switch.c; this file is its I/O: sockets, an epoll loop,
- * signals, timers, the lease file's place, daemonizing and --list.
+ * Switching (learning, aging, flooding, per-port queues, duplicate MACs)
+ * and the DHCP hook are the core of switch.c; this file is its I/O: the
+ * connections, an epoll loop, signals, timers, when the lease file is
+ * written, and --list.  The daemon's other files each do one thing:
+ * vswitch-options.c the command line, vswitch-setup.c the socket
+ * directory, the lock and the listening socket, daemon-util.c (shared
+ * with the other vpcnet daemons) logging and daemonizing.
  *
  * A connection is in one of three states:
  *   HELLO    accepted; its first message must arrive within
@@ -65,6 +68,8 @@
  * only the daemon's user (and root) may connect, which the socket's mode
  * already ensures and SO_PEERCRED checks again.
  */
+#include "net/vpcnet/vswitch-daemon.h"
+#include "net/vpcnet/daemon-util.h"
 #include "net/vpcnet/switch.h"
 #include "net/vpcnet/dhcp-server.h"
 #include "net/vpcnet/dhcp-leases.h"
@@ -72,10 +77,7 @@
 #include "net/vpcnet/macaddr.h"
 #include "net/vpcnet/vswitch-proto.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <signal.h>
@@ -84,15 +86,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/file.h>
 #include <sys/random.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/uio.h>
-#include <sys/un.h>
-#include <sys/wait.h>
-#include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -104,7 +101,6 @@
 /* SO_SNDBUF and SO_RCVBUF of a port (the kernel caps them). */
 #define PORT_SOCK_BUF       (1 << 20)
 #define MAX_HELLO           16      /* connections not joined yet */
-#define MAX_RESERVATIONS    64      /* --reserve options */
 #define MAX_CONNS           (VSW_MAX_PORTS + MAX_HELLO)
 #define MAX_EVENTS          64
 #define ACCEPT_BATCH        16
@@ -113,11 +109,7 @@
 /* How long after a DHCP table change the lease file is written. */
 #define LEASE_SAVE_DELAY_MS 1000
 #define LIST_CHUNK          4000    /* text bytes per LIST reply */
-#define LOCK_WAIT_MS        2000
-#define LISTEN_BACKLOG      64
 #define TEXT_MAX            160     /* WELCOME and REFUSED text */
-#define DIR_BUF             160
-#define PATH_BUF            256     /* DIR_BUF + '/' + NAME + suffix */
 
 typedef enum ConnState {
     CONN_HELLO,
@@ -160,35 +152,9 @@ typedef struct Conn {
 } Conn;
 
 /**
- * Options - the command line.
- * @network: the network's name.
- * @dhcp_off: serve no DHCP.
- * @dhcp_start: first address of the DHCP range, host order (0: default).
- * @dhcp_end: last address (0: default).
- * @idle_timeout: seconds without connections before exiting, 0 never.
- * @daemonize: detach once the socket listens.
- * @list: print the running daemon's ports and leases instead.
- */
-typedef struct Options {
-    const char *network;
-    bool dhcp_off;
-    uint32_t dhcp_start;
-    uint32_t dhcp_end;
-    uint32_t lease_time;
-    VpcDhcpReservation reserve[MAX_RESERVATIONS];
-    unsigned n_reserve;
-    unsigned idle_timeout;
-    bool daemonize;
-    bool list;
-} Options;
-
-/**
  * Daemon - the daemon's state.
  * @opt: the options.
- * @dir: the socket directory.
- * @sock_path: NAME.sock.
- * @lock_path: NAME.lock.
- * @lease_path: NAME.leases.
+ * @paths: the network's files.
  * @dhcp_cfg: the DHCP server's configuration (range, server MAC).
  * @dhcp: the DHCP server, NULL with --dhcp off.
  * @leases: its lease file (NAME.leases), NULL with --dhcp off.
@@ -210,17 +176,13 @@ typedef struct Options {
  * @idle_since_ms: when @n_conns last dropped to 0.
  * @accepting: the listening socket is watched (see update_accepting()).
  * @quit: leave the loop.
- * @use_syslog: detached: log to syslog rather than stderr.
  * @protocol_errors: connections closed for a protocol error.
  * @refused_peers: connections from other users, closed at once.
  * @connections: connections accepted.
  */
 typedef struct Daemon {
-    Options opt;
-    char dir[DIR_BUF];
-    char sock_path[PATH_BUF];
-    char lock_path[PATH_BUF];
-    char lease_path[PATH_BUF];
+    VswitchOptions opt;
+    VswitchPaths paths;
     VpcDhcpConfig dhcp_cfg;
     VpcDhcpServer *dhcp;
     VpcDhcpLeaseFile *leases;
@@ -241,7 +203,6 @@ typedef struct Daemon {
     int64_t idle_since_ms;
     bool accepting;
     bool quit;
-    bool use_syslog;
     uint64_t protocol_errors;
     uint64_t refused_peers;
     uint64_t connections;
@@ -257,42 +218,9 @@ static Daemon daemon_state = {
     .epfd = -1, .listen_fd = -1, .signal_fd = -1, .lock_fd = -1,
 };
 
-static void logmsg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static void logmsg(const char *fmt, ...)
-{
-    char line[512];
-    va_list ap;
-
-    /* Detached, stderr is /dev/null: the messages go to syslog. */
-    if (daemon_state.use_syslog) {
-        va_start(ap, fmt);
-        vsnprintf(line, sizeof(line), fmt, ap);
-        va_end(ap);
-        syslog(LOG_INFO, "%s: %s", daemon_state.opt.network, line);
-        return;
-    }
-    fprintf(stderr, "qemu-vswitch: ");
-    if (daemon_state.opt.network) {
-        fprintf(stderr, "%s: ", daemon_state.opt.network);
-    }
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-}
-
-static int64_t monotonic_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void update_time(Daemon *d)
 {
-    d->now_ms = monotonic_ms();
+    d->now_ms = vpc_monotonic_ms();
     vsw_set_time(d->sw, d->now_ms / 1000, time(NULL));
 }
 
@@ -314,213 +242,6 @@ static void save_leases(Daemon *d)
     if (d->dhcp && vpc_dhcp_server_dirty(d->dhcp)) {
         vpc_dhcp_lease_file_save(d->leases, d->dhcp, time(NULL));
     }
-}
-
-/* Paths. */
-
-/*
- * Fill in the paths: $XDG_RUNTIME_DIR/vpcnet, else /run/vpcnet for root,
- * else /tmp/vpcnet-UID.  A relative XDG_RUNTIME_DIR is made absolute,
- * since a daemon changes to "/".
- */
-static int compute_paths(Daemon *d)
-{
-    const char *xdg = getenv("XDG_RUNTIME_DIR");
-    struct sockaddr_un addr;
-    char cwd[4096];
-    char abs_xdg[sizeof(cwd) + DIR_BUF];
-
-    if (xdg && xdg[0] && xdg[0] != '/') {
-        if (!getcwd(cwd, sizeof(cwd))) {
-            logmsg("cannot resolve XDG_RUNTIME_DIR=%s: %s", xdg,
-                   strerror(errno));
-            return -1;
-        }
-        snprintf(abs_xdg, sizeof(abs_xdg), "%s/%s", cwd, xdg);
-        xdg = abs_xdg;
-    }
-    if (vsw_socket_dir(d->dir, sizeof(d->dir), xdg, geteuid()) < 0 ||
-        vsw_network_path(d->sock_path, sizeof(d->sock_path), d->dir,
-                         d->opt.network, ".sock") < 0 ||
-        vsw_network_path(d->lock_path, sizeof(d->lock_path), d->dir,
-                         d->opt.network, ".lock") < 0 ||
-        vsw_network_path(d->lease_path, sizeof(d->lease_path), d->dir,
-                         d->opt.network, ".leases") < 0) {
-        logmsg("socket directory name too long (XDG_RUNTIME_DIR=%s)",
-               xdg ? xdg : "");
-        return -1;
-    }
-    if (strlen(d->sock_path) >= sizeof(addr.sun_path)) {
-        logmsg("socket path too long for AF_UNIX: %s", d->sock_path);
-        return -1;
-    }
-    return 0;
-}
-
-/*
- * Create the socket directory with mode 0700, or check that the one
- * found is ours and closed to others: in /tmp another user could have
- * made it first.
- */
-static int make_dir(const Daemon *d)
-{
-    struct stat st;
-
-    if (mkdir(d->dir, 0700) < 0 && errno != EEXIST) {
-        logmsg("cannot create %s: %s", d->dir, strerror(errno));
-        return -1;
-    }
-    if (lstat(d->dir, &st) < 0) {
-        logmsg("cannot stat %s: %s", d->dir, strerror(errno));
-        return -1;
-    }
-    if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid()) {
-        logmsg("refusing %s: not a directory owned by uid %u", d->dir,
-               (unsigned)geteuid());
-        return -1;
-    }
-    if ((st.st_mode & 07777) != 0700 && chmod(d->dir, 0700) < 0) {
-        logmsg("cannot chmod 0700 %s: %s", d->dir, strerror(errno));
-        return -1;
-    }
-    return 0;
-}
-
-static void sun_addr(struct sockaddr_un *addr, const char *path)
-{
-    memset(addr, 0, sizeof(*addr));
-    addr->sun_family = AF_UNIX;
-    snprintf(addr->sun_path, sizeof(addr->sun_path), "%s", path);
-}
-
-/* Whether a daemon answers on @path right now. */
-static bool socket_answers(const char *path)
-{
-    struct sockaddr_un addr;
-    int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-    bool ok;
-
-    if (fd < 0) {
-        return false;
-    }
-    sun_addr(&addr, path);
-    ok = connect(fd, (struct sockaddr *)&addr, sizeof(addr)) == 0;
-    close(fd);
-    return ok;
-}
-
-/*
- * Parse the decimal number that starts @text up to @max: the digits,
- * then the end of the string or @stop.  Returns -1 for anything else.
- */
-static int parse_uint(const char *text, char stop, unsigned long max,
-                      unsigned long *value)
-{
-    unsigned long v = 0;
-    const char *p;
-
-    for (p = text; *p >= '0' && *p <= '9'; p++) {
-        if (v > (max - (*p - '0')) / 10) {
-            return -1;
-        }
-        v = v * 10 + (*p - '0');
-    }
-    if (p == text || (*p && *p != stop)) {
-        return -1;
-    }
-    *value = v;
-    return 0;
-}
-
-/* The pid written in the lock file by its holder, or 0. */
-static unsigned long lock_holder(int fd)
-{
-    char buf[24];
-    ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
-    unsigned long pid;
-
-    if (n <= 0) {
-        return 0;
-    }
-    buf[n] = '\0';
-    return parse_uint(buf, '\n', ULONG_MAX, &pid) < 0 ? 0 : pid;
-}
-
-/*
- * Take NAME.lock.  Returns 0 with it held, 1 when another daemon holds
- * it and serves the network, -1 on errors.  A holder that does not
- * answer on the socket may be starting or exiting (it removes the socket
- * first), so the lock is retried for LOCK_WAIT_MS before giving up.
- */
-static int take_lock(Daemon *d)
-{
-    int64_t deadline = monotonic_ms() + LOCK_WAIT_MS;
-    char pid[24];
-    unsigned long holder;
-    int n;
-
-    d->lock_fd = open(d->lock_path, O_RDWR | O_CREAT | O_CLOEXEC |
-                      O_NOFOLLOW, 0600);
-    if (d->lock_fd < 0) {
-        logmsg("cannot open %s: %s", d->lock_path, strerror(errno));
-        return -1;
-    }
-    while (flock(d->lock_fd, LOCK_EX | LOCK_NB) < 0) {
-        if (errno != EWOULDBLOCK && errno != EINTR) {
-            logmsg("cannot lock %s: %s", d->lock_path, strerror(errno));
-            return -1;
-        }
-        if (socket_answers(d->sock_path) || monotonic_ms() > deadline) {
-            holder = lock_holder(d->lock_fd);
-            logmsg("network already served by another qemu-vswitch "
-                   "(pid %lu, lock %s)", holder, d->lock_path);
-            return 1;
-        }
-        usleep(20 * 1000);
-    }
-    n = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
-    if (ftruncate(d->lock_fd, 0) < 0 || pwrite(d->lock_fd, pid, n, 0) != n) {
-        logmsg("cannot write %s: %s", d->lock_path, strerror(errno));
-    }
-    return 0;
-}
-
-/*
- * Bind and listen on NAME.sock, mode 0600.  We hold the lock: any old
- * socket there is a dead daemon's.
- */
-static int make_socket(Daemon *d)
-{
-    struct sockaddr_un addr;
-    mode_t old_umask;
-    int ret;
-
-    if (unlink(d->sock_path) < 0 && errno != ENOENT) {
-        logmsg("cannot remove stale %s: %s", d->sock_path, strerror(errno));
-        return -1;
-    }
-    d->listen_fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK |
-                          SOCK_CLOEXEC, 0);
-    if (d->listen_fd < 0) {
-        logmsg("socket: %s", strerror(errno));
-        return -1;
-    }
-    sun_addr(&addr, d->sock_path);
-    /* No moment with a socket others could open. */
-    old_umask = umask(0177);
-    ret = bind(d->listen_fd, (struct sockaddr *)&addr, sizeof(addr));
-    umask(old_umask);
-    if (ret < 0) {
-        logmsg("cannot bind %s: %s", d->sock_path, strerror(errno));
-        return -1;
-    }
-    if (chmod(d->sock_path, 0600) < 0 ||
-        listen(d->listen_fd, LISTEN_BACKLOG) < 0) {
-        logmsg("cannot listen on %s: %s", d->sock_path, strerror(errno));
-        unlink(d->sock_path);
-        return -1;
-    }
-    return 0;
 }
 
 /* Messages. */
@@ -600,8 +321,8 @@ static void protocol_error(Daemon *d, Conn *c, const char *fmt, ...)
     vsnprintf(why, sizeof(why), fmt, ap);
     va_end(ap);
     d->protocol_errors++;
-    logmsg("%s: protocol error: %s; closing",
-           conn_name(c, name, sizeof(name)), why);
+    vpc_log("%s: protocol error: %s; closing",
+            conn_name(c, name, sizeof(name)), why);
     conn_kill(d, c);
 }
 
@@ -616,7 +337,7 @@ static void conn_set_epollout(Daemon *d, Conn *c, bool on)
         return;
     }
     if (epoll_ctl(d->epfd, EPOLL_CTL_MOD, c->fd, &ev) < 0) {
-        logmsg("epoll_ctl: %s", strerror(errno));
+        vpc_log("epoll_ctl: %s", strerror(errno));
         conn_kill(d, c);
         return;
     }
@@ -660,15 +381,15 @@ static void on_queue_ready(void *opaque, void *handle)
 
 static void on_log(void *opaque, const char *msg)
 {
-    logmsg("%s", msg);
+    vpc_log("%s", msg);
 }
 
 /* A send to @c failed for good with @err: close it. */
 static void conn_send_failed(Daemon *d, Conn *c, int err)
 {
     if (err != EPIPE && err != ECONNRESET) {
-        logmsg("port %" PRIu32 " (%s): send: %s", c->port_id, c->label,
-               strerror(err));
+        vpc_log("port %" PRIu32 " (%s): send: %s", c->port_id, c->label,
+                strerror(err));
     }
     conn_kill(d, c);
 }
@@ -898,8 +619,8 @@ static void handle_hello(Daemon *d, Conn *c, const uint8_t *p, size_t len)
 
     if (!vsw_hello_decode(p, len, &hello) || hello.version != VSW_VERSION) {
         d->protocol_errors++;
-        logmsg("connection %d: bad HELLO (%zu bytes, version %u)", c->fd,
-               len, len == VSW_HELLO_LEN ? (unsigned)hello.version : 0u);
+        vpc_log("connection %d: bad HELLO (%zu bytes, version %u)", c->fd,
+                len, len == VSW_HELLO_LEN ? (unsigned)hello.version : 0u);
         snprintf(text, sizeof(text), "bad hello: this is qemu-vswitch "
                  "protocol version %d, hello of %d bytes", VSW_VERSION,
                  VSW_HELLO_LEN);
@@ -913,8 +634,8 @@ static void handle_hello(Daemon *d, Conn *c, const uint8_t *p, size_t len)
                            hello.flags & VSW_HELLO_DUP_WARN ? VSW_PORT_DUP_WARN
                                                       : 0);
     if (!c->port) {
-        logmsg("connection %d (%s) refused: network full (%u ports)",
-               c->fd, c->label, vsw_port_count(d->sw));
+        vpc_log("connection %d (%s) refused: network full (%u ports)",
+                c->fd, c->label, vsw_port_count(d->sw));
         snprintf(text, sizeof(text), "network %s is full (%d ports)",
                  d->opt.network, VSW_MAX_PORTS);
         send_welcome(c->fd, VSW_STATUS_FULL, 0, 0, text);
@@ -937,9 +658,9 @@ static void handle_hello(Daemon *d, Conn *c, const uint8_t *p, size_t len)
         snprintf(text, sizeof(text), "joined network %s (%s)",
                  d->opt.network, config);
     }
-    logmsg("port %" PRIu32 " (%s) joined%s%s", c->port_id, c->label,
-           c->batch ? ", batched" : "",
-           differs ? "; it asked for other settings" : "");
+    vpc_log("port %" PRIu32 " (%s) joined%s%s", c->port_id, c->label,
+            c->batch ? ", batched" : "",
+            differs ? "; it asked for other settings" : "");
     if (send_welcome(c->fd, VSW_STATUS_JOINED,
                      (differs ? VSW_WELCOME_CONFIG_DIFFERS : 0) |
                      (c->batch ? VSW_WELCOME_BATCH : 0), c->port_id,
@@ -1056,7 +777,7 @@ static void handle_list(Daemon *d, Conn *c)
     save_leases(d);
     c->list_text = list_text(d, &c->list_len);
     if (!c->list_text) {
-        logmsg("connection %d: no memory for the list", c->fd);
+        vpc_log("connection %d: no memory for the list", c->fd);
         conn_kill(d, c);
         return;
     }
@@ -1207,7 +928,7 @@ static void conn_read_frames(Daemon *d, Conn *c)
         const uint8_t *m = rx_buf[i];
 
         if (len == 0) {
-            logmsg("port %" PRIu32 " (%s) left", c->port_id, c->label);
+            vpc_log("port %" PRIu32 " (%s) left", c->port_id, c->label);
             conn_kill(d, c);
             break;
         }
@@ -1252,7 +973,7 @@ static void update_accepting(Daemon *d)
     }
     ev.events = room ? EPOLLIN : 0;
     if (epoll_ctl(d->epfd, EPOLL_CTL_MOD, d->listen_fd, &ev) < 0) {
-        logmsg("epoll_ctl: %s", strerror(errno));
+        vpc_log("epoll_ctl: %s", strerror(errno));
         return;
     }
     d->accepting = room;
@@ -1273,7 +994,7 @@ static void accept_conns(Daemon *d)
         if (fd < 0) {
             if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR &&
                 errno != ECONNABORTED) {
-                logmsg("accept: %s", strerror(errno));
+                vpc_log("accept: %s", strerror(errno));
             }
             return;
         }
@@ -1282,7 +1003,7 @@ static void accept_conns(Daemon *d)
         if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cred_len) < 0 ||
             (cred.uid != geteuid() && cred.uid != 0)) {
             d->refused_peers++;
-            logmsg("refused a connection from uid %u", (unsigned)cred.uid);
+            vpc_log("refused a connection from uid %u", (unsigned)cred.uid);
             close(fd);
             continue;
         }
@@ -1296,7 +1017,7 @@ static void accept_conns(Daemon *d)
         c->deadline_ms = d->now_ms + HELLO_TIMEOUT_MS;
         ev.data.ptr = c;
         if (epoll_ctl(d->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
-            logmsg("epoll_ctl: %s", strerror(errno));
+            vpc_log("epoll_ctl: %s", strerror(errno));
             close(fd);
             free(c);
             continue;
@@ -1313,7 +1034,7 @@ static void handle_signal(Daemon *d)
     struct signalfd_siginfo si;
 
     if (read(d->signal_fd, &si, sizeof(si)) == sizeof(si)) {
-        logmsg("signal %u: exiting", si.ssi_signo);
+        vpc_log("signal %u: exiting", si.ssi_signo);
         d->quit = true;
     }
 }
@@ -1344,7 +1065,7 @@ static int next_timeout(const Daemon *d)
     if (deadline == INT64_MAX) {
         return -1;
     }
-    wait = deadline - monotonic_ms();
+    wait = deadline - vpc_monotonic_ms();
     return wait < 0 ? 0 : wait > 60000 ? 60000 : (int)wait + 1;
 }
 
@@ -1360,14 +1081,14 @@ static void check_timeouts(Daemon *d)
 
         if (c->state != CONN_JOINED && !c->dead &&
             d->now_ms >= c->deadline_ms) {
-            logmsg("connection %d: %s timed out", c->fd,
-                   c->state == CONN_HELLO ? "HELLO" : "LIST");
+            vpc_log("connection %d: %s timed out", c->fd,
+                    c->state == CONN_HELLO ? "HELLO" : "LIST");
             conn_kill(d, c);
         }
     }
     if (!d->n_conns && d->opt.idle_timeout &&
         d->now_ms >= d->idle_since_ms + d->opt.idle_timeout * 1000ll) {
-        logmsg("no port for %u s: exiting", d->opt.idle_timeout);
+        vpc_log("no port for %u s: exiting", d->opt.idle_timeout);
         d->quit = true;
     }
 }
@@ -1381,7 +1102,7 @@ static void run(Daemon *d)
     while (!d->quit) {
         n = epoll_wait(d->epfd, ev, MAX_EVENTS, next_timeout(d));
         if (n < 0 && errno != EINTR) {
-            logmsg("epoll_wait: %s", strerror(errno));
+            vpc_log("epoll_wait: %s", strerror(errno));
             break;
         }
         update_time(d);
@@ -1439,7 +1160,7 @@ static void run(Daemon *d)
 
 static void dhcp_log(void *opaque, const char *msg)
 {
-    logmsg("dhcp: %s", msg);
+    vpc_log("dhcp: %s", msg);
 }
 
 static int make_switch(Daemon *d)
@@ -1452,12 +1173,12 @@ static int make_switch(Daemon *d)
 
     if (getrandom(&cfg.hash_seed, sizeof(cfg.hash_seed), GRND_NONBLOCK) !=
         (ssize_t)sizeof(cfg.hash_seed)) {
-        cfg.hash_seed = (uint64_t)monotonic_ms() * 0x9e3779b97f4a7c15ull ^
+        cfg.hash_seed = (uint64_t)vpc_monotonic_ms() * 0x9e3779b97f4a7c15ull ^
                         (uint64_t)getpid();
     }
     d->sw = vsw_new(&cfg);
     if (!d->sw) {
-        logmsg("out of memory");
+        vpc_log("out of memory");
         return -1;
     }
     vpc_dhcp_config_init(&d->dhcp_cfg);
@@ -1475,17 +1196,17 @@ static int make_switch(Daemon *d)
     }
     d->dhcp_cfg.log = dhcp_log;
     if (vpc_dhcp_config_check(&d->dhcp_cfg, err, sizeof(err)) < 0) {
-        logmsg("bad DHCP settings: %s", err);
+        vpc_log("bad DHCP settings: %s", err);
         return -1;
     }
     d->dhcp = vpc_dhcp_server_new(&d->dhcp_cfg);
     if (!d->dhcp) {
-        logmsg("cannot start the DHCP server");
+        vpc_log("cannot start the DHCP server");
         return -1;
     }
-    d->leases = vpc_dhcp_lease_file_new(d->lease_path, dhcp_log, NULL);
+    d->leases = vpc_dhcp_lease_file_new(d->paths.lease_path, dhcp_log, NULL);
     if (!d->leases) {
-        logmsg("cannot use the lease file %s", d->lease_path);
+        vpc_log("cannot use the lease file %s", d->paths.lease_path);
         return -1;
     }
     vpc_dhcp_lease_file_load(d->leases, d->dhcp);
@@ -1503,7 +1224,7 @@ static int make_loop(Daemon *d)
     sigaddset(&mask, SIGINT);
     sigaddset(&mask, SIGHUP);
     if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0) {
-        logmsg("sigprocmask: %s", strerror(errno));
+        vpc_log("sigprocmask: %s", strerror(errno));
         return -1;
     }
     /* Every send says MSG_NOSIGNAL; this is for what might not. */
@@ -1511,17 +1232,17 @@ static int make_loop(Daemon *d)
     d->signal_fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
     d->epfd = epoll_create1(EPOLL_CLOEXEC);
     if (d->signal_fd < 0 || d->epfd < 0) {
-        logmsg("cannot set up the event loop: %s", strerror(errno));
+        vpc_log("cannot set up the event loop: %s", strerror(errno));
         return -1;
     }
     ev.data.ptr = &signal_tag;
     if (epoll_ctl(d->epfd, EPOLL_CTL_ADD, d->signal_fd, &ev) < 0) {
-        logmsg("epoll_ctl: %s", strerror(errno));
+        vpc_log("epoll_ctl: %s", strerror(errno));
         return -1;
     }
     ev.data.ptr = &listen_tag;
     if (epoll_ctl(d->epfd, EPOLL_CTL_ADD, d->listen_fd, &ev) < 0) {
-        logmsg("epoll_ctl: %s", strerror(errno));
+        vpc_log("epoll_ctl: %s", strerror(errno));
         return -1;
     }
     d->accepting = true;
@@ -1532,7 +1253,7 @@ static int make_loop(Daemon *d)
 static void teardown(Daemon *d)
 {
     if (d->listen_fd >= 0) {
-        unlink(d->sock_path);
+        unlink(d->paths.sock_path);
         close(d->listen_fd);
     }
     while (d->n_conns) {
@@ -1553,76 +1274,12 @@ static void teardown(Daemon *d)
     }
 }
 
-/*
- * --daemonize: fork; the child detaches and reports over a pipe once its
- * socket listens, and only then does the parent exit 0, so that whoever
- * started us can connect at once.  Returns in the child with the pipe's
- * write end in *@ready_fd; the parent never returns.
- */
-static void daemonize_start(int *ready_fd)
-{
-    int pipefd[2];
-    int status;
-    pid_t pid;
-    char c = 0;
-
-    if (pipe2(pipefd, O_CLOEXEC) < 0) {
-        logmsg("pipe: %s", strerror(errno));
-        exit(1);
-    }
-    pid = fork();
-    if (pid < 0) {
-        logmsg("fork: %s", strerror(errno));
-        exit(1);
-    }
-    if (pid > 0) {
-        close(pipefd[1]);
-        while (read(pipefd[0], &c, 1) < 0 && errno == EINTR) {
-            continue;
-        }
-        if (c == 'R') {
-            exit(0);
-        }
-        /* The child failed, and said why on our stderr. */
-        if (waitpid(pid, &status, 0) == pid && WIFEXITED(status)) {
-            exit(WEXITSTATUS(status));
-        }
-        exit(1);
-    }
-    close(pipefd[0]);
-    setsid();
-    *ready_fd = pipefd[1];
-}
-
-static void daemonize_finish(int ready_fd)
-{
-    int null = open("/dev/null", O_RDWR);
-
-    if (chdir("/") < 0) {
-        logmsg("chdir /: %s", strerror(errno));
-    }
-    openlog("qemu-vswitch", LOG_PID, LOG_DAEMON);
-    daemon_state.use_syslog = true;
-    if (null >= 0) {
-        dup2(null, STDIN_FILENO);
-        dup2(null, STDOUT_FILENO);
-        dup2(null, STDERR_FILENO);
-        if (null > STDERR_FILENO) {
-            close(null);
-        }
-    }
-    if (write(ready_fd, "R", 1) != 1) {
-        /* The parent died: nobody waits for the news. */
-    }
-    close(ready_fd);
-}
-
 /* --list: ask the running daemon and print its answer. */
 static int do_list(Daemon *d)
 {
     static uint8_t buf[VSW_HDR_LEN + 65536];
     struct timeval tv = { .tv_sec = 5 };
-    struct sockaddr_un addr;
+    const char *path = d->paths.sock_path;
     uint8_t hdr[VSW_HDR_LEN];
     uint8_t type;
     size_t len;
@@ -1633,30 +1290,29 @@ static int do_list(Daemon *d)
 
     fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
     if (fd < 0) {
-        logmsg("socket: %s", strerror(errno));
+        vpc_log("socket: %s", strerror(errno));
         return 1;
     }
-    sun_addr(&addr, d->sock_path);
-    if (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
-        logmsg("no qemu-vswitch serves the network (%s: %s)", d->sock_path,
-               strerror(errno));
+    if (vswitch_connect(fd, path) < 0) {
+        vpc_log("no qemu-vswitch serves the network (%s: %s)", path,
+                strerror(errno));
         close(fd);
         return 1;
     }
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
     if (send(fd, hdr, sizeof(hdr), MSG_NOSIGNAL) != sizeof(hdr)) {
-        logmsg("send: %s", strerror(errno));
+        vpc_log("send: %s", strerror(errno));
         close(fd);
         return 1;
     }
     for (;;) {
         n = recv(fd, buf, sizeof(buf), 0);
         if (n < 0) {
-            logmsg("no answer: %s", strerror(errno));
+            vpc_log("no answer: %s", strerror(errno));
             break;
         }
         if (!vsw_header_get(buf, n, &type, &len) || type != VSW_MSG_LIST) {
-            logmsg("unexpected answer from the daemon");
+            vpc_log("unexpected answer from the daemon");
             break;
         }
         if (len == 0) {
@@ -1669,200 +1325,45 @@ static int do_list(Daemon *d)
     return 1;
 }
 
-static void usage(FILE *f)
-{
-    fprintf(f,
-"Usage: qemu-vswitch --network NAME [options]\n"
-"The switch of an internal network (-netdev internal); QEMU starts it.\n"
-"\n"
-"  --network NAME          the network: 1 to 64 of [A-Za-z0-9_.-]\n"
-"  --dhcp on|off           serve DHCP (default on)\n"
-"  --dhcp-start ADDR       first DHCP address (169.254.0.16)\n"
-"  --dhcp-end ADDR         last DHCP address (169.254.10.254)\n"
-"  --lease-time SECONDS    DHCP lease time (default 3600)\n"
-"  --reserve MAC=ADDR      always lease ADDR to MAC (repeatable)\n"
-"  --idle-timeout SECONDS  exit after that long with no port\n"
-"                          (default 30, 0 never)\n"
-"  --daemonize             detach once the socket listens, log to\n"
-"                          syslog\n"
-"  --foreground            stay attached, log to stderr (the default)\n"
-"  --list                  print the running daemon's ports and leases\n"
-"  --help                  this text\n"
-"\n"
-"The socket is $XDG_RUNTIME_DIR/vpcnet/NAME.sock (/run/vpcnet for root,\n"
-"else /tmp/vpcnet-UID), leases persist in NAME.leases beside it.\n");
-}
-
-static int parse_addr(const char *text, uint32_t *addr)
-{
-    struct in_addr in;
-
-    if (inet_pton(AF_INET, text, &in) != 1) {
-        return -1;
-    }
-    *addr = ntohl(in.s_addr);
-    return 0;
-}
-
-static int parse_options(int argc, char **argv, Options *opt)
-{
-    static const struct option longopts[] = {
-        { "network", required_argument, NULL, 'n' },
-        { "dhcp", required_argument, NULL, 'd' },
-        { "dhcp-start", required_argument, NULL, 's' },
-        { "dhcp-end", required_argument, NULL, 'e' },
-        { "idle-timeout", required_argument, NULL, 'i' },
-        { "lease-time", required_argument, NULL, 't' },
-        { "reserve", required_argument, NULL, 'r' },
-        { "daemonize", no_argument, NULL, 'D' },
-        { "foreground", no_argument, NULL, 'f' },
-        { "list", no_argument, NULL, 'l' },
-        { "help", no_argument, NULL, 'h' },
-        { NULL, 0, NULL, 0 },
-    };
-    bool have_start = false, have_end = false;
-    VpcDhcpReservation *r;
-    char mac_text[18];
-    const char *eq;
-    unsigned long v;
-    int c;
-
-    opt->idle_timeout = 30;
-    while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-        switch (c) {
-        case 'n':
-            opt->network = optarg;
-            break;
-        case 'd':
-            if (strcmp(optarg, "on") && strcmp(optarg, "off")) {
-                logmsg("--dhcp takes on or off, not '%s'", optarg);
-                return -1;
-            }
-            opt->dhcp_off = !strcmp(optarg, "off");
-            break;
-        case 's':
-        case 'e':
-            if (parse_addr(optarg, c == 's' ? &opt->dhcp_start
-                                            : &opt->dhcp_end) < 0) {
-                logmsg("--dhcp-%s: '%s' is not an IPv4 address",
-                       c == 's' ? "start" : "end", optarg);
-                return -1;
-            }
-            if (c == 's') {
-                have_start = true;
-            } else {
-                have_end = true;
-            }
-            break;
-        case 'i':
-            if (parse_uint(optarg, '\0', 365ul * 24 * 3600, &v) < 0) {
-                logmsg("--idle-timeout takes seconds, not '%s'", optarg);
-                return -1;
-            }
-            opt->idle_timeout = v;
-            break;
-        case 't':
-            if (parse_uint(optarg, '\0', 365ul * 24 * 3600, &v) < 0 ||
-                v < 60) {
-                logmsg("--lease-time takes 60 to 31536000 seconds, not "
-                       "'%s'", optarg);
-                return -1;
-            }
-            opt->lease_time = v;
-            break;
-        case 'r':
-            eq = strchr(optarg, '=');
-            if (opt->n_reserve == MAX_RESERVATIONS) {
-                logmsg("--reserve: at most %d reservations",
-                       MAX_RESERVATIONS);
-                return -1;
-            }
-            r = &opt->reserve[opt->n_reserve];
-            if (eq && eq - optarg == sizeof(mac_text) - 1) {
-                memcpy(mac_text, optarg, sizeof(mac_text) - 1);
-                mac_text[sizeof(mac_text) - 1] = '\0';
-            } else {
-                mac_text[0] = '\0';
-            }
-            if (vpc_mac_parse(mac_text, r->mac) < 0 ||
-                parse_addr(eq + 1, &r->addr) < 0) {
-                logmsg("--reserve takes MAC=ADDR (aa:bb:cc:dd:ee:ff=a.b.c.d), "
-                       "not '%s'", optarg);
-                return -1;
-            }
-            opt->n_reserve++;
-            break;
-        case 'D':
-            opt->daemonize = true;
-            break;
-        case 'f':
-            opt->daemonize = false;
-            break;
-        case 'l':
-            opt->list = true;
-            break;
-        case 'h':
-            usage(stdout);
-            exit(0);
-        default:
-            usage(stderr);
-            return -1;
-        }
-    }
-    if (optind < argc) {
-        logmsg("unexpected argument '%s'", argv[optind]);
-        return -1;
-    }
-    if (!opt->network) {
-        logmsg("--network NAME is required");
-        return -1;
-    }
-    if (!vsw_network_name_valid(opt->network)) {
-        logmsg("bad network name '%s': 1 to %d of [A-Za-z0-9_.-], not "
-               "starting with a dot", opt->network, VSW_NAME_MAX);
-        opt->network = NULL;
-        return -1;
-    }
-    if (have_start != have_end) {
-        logmsg("--dhcp-start and --dhcp-end go together");
-        return -1;
-    }
-    return 0;
-}
-
 int main(int argc, char **argv)
 {
     Daemon *d = &daemon_state;
     int ready_fd = -1;
     int ret;
 
-    if (parse_options(argc, argv, &d->opt) < 0 || compute_paths(d) < 0) {
+    vpc_log_init("qemu-vswitch");
+    if (vswitch_parse_options(argc, argv, &d->opt) < 0 ||
+        vswitch_compute_paths(d->opt.network, &d->paths) < 0) {
         return 1;
     }
     if (d->opt.list) {
         return do_list(d);
     }
     if (d->opt.daemonize) {
-        daemonize_start(&ready_fd);
+        vpc_daemonize_start(&ready_fd);
     }
-    if (make_dir(d) < 0) {
+    if (vswitch_make_dir(&d->paths) < 0) {
         return 1;
     }
-    ret = take_lock(d);
+    ret = vswitch_take_lock(&d->paths, &d->lock_fd);
     if (ret) {
         /* Started to serve a network that is served: job done. */
         return ret > 0 && d->opt.daemonize ? 0 : 1;
     }
-    d->start_ms = d->now_ms = d->idle_since_ms = monotonic_ms();
-    if (make_switch(d) < 0 || make_socket(d) < 0 || make_loop(d) < 0) {
+    d->start_ms = d->now_ms = d->idle_since_ms = vpc_monotonic_ms();
+    if (make_switch(d) < 0 ||
+        vswitch_make_socket(&d->paths, &d->listen_fd) < 0 ||
+        make_loop(d) < 0) {
         teardown(d);
         return 1;
     }
     update_time(d);
     if (ready_fd >= 0) {
-        daemonize_finish(ready_fd);
+        vpc_daemonize_detach();
+        vpc_daemonize_ready(ready_fd);
     } else {
-        logmsg("listening on %s (pid %ld)", d->sock_path, (long)getpid());
+        vpc_log("listening on %s (pid %ld)", d->paths.sock_path,
+                (long)getpid());
     }
     run(d);
     teardown(d);
