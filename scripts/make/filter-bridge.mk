@@ -1,0 +1,10 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# filter-bridge: -netdev filter-bridge's privileged helper, built by `make`
+# beside the emulator (where QEMU looks for it first), and its benchmark.
+#
+#   make bench-bridge     filter-bridge beside tap on a Linux bridge and
+#                         macvtap: iperf3 through a TCG guest, and frames/s
+#                         of the host-side path alone (tests/bench/README.md)
+
+TARGETS += net/vpcnet/bridge/qemu-filter-bridge-helper
