@@ -196,23 +196,29 @@ class Libvirtd:
             shutil.rmtree(self.dir, ignore_errors=True)
             self.dir = None
 
-    def _kill_leftovers(self):
-        """Kill, by pid, every process whose environment points into our
-        directory: QEMUs libvirt could not destroy, qemu-vswitch daemons
-        they started.  Nobody else has our temporary directory."""
+    def processes(self):
+        """Pids of the processes whose environment points into our
+        directory: libvirtd, its QEMUs, the qemu-vswitch daemons they
+        started.  Nobody else has our temporary directory."""
         marker = ('=' + self.dir + '/').encode()
+        found = []
+        for pid in os.listdir('/proc'):
+            if not pid.isdigit() or int(pid) == os.getpid():
+                continue
+            try:
+                with open('/proc/%s/environ' % pid, 'rb') as f:
+                    env = f.read()
+            except OSError:
+                continue
+            if marker in env:
+                found.append(int(pid))
+        return found
+
+    def _kill_leftovers(self):
+        """Kill, by pid, what processes() finds (QEMUs libvirt could not
+        destroy, switch daemons)."""
         for _ in range(20):
-            found = []
-            for pid in os.listdir('/proc'):
-                if not pid.isdigit() or int(pid) == os.getpid():
-                    continue
-                try:
-                    with open('/proc/%s/environ' % pid, 'rb') as f:
-                        env = f.read()
-                except OSError:
-                    continue
-                if marker in env:
-                    found.append(int(pid))
+            found = self.processes()
             if not found:
                 return
             for pid in found:

@@ -1,0 +1,46 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# make install [PREFIX=/usr/local] [DESTDIR=staging-root]
+#
+# Builds what `make` builds and the man pages (docs/man/NAME.SECTION.rst,
+# through Debian's rst2man, into build/man/), then installs with
+# scripts/install.sh: the emulator, qemu-vswitch, vpcnet-mac and the
+# helpers, QEMU's data directory (keymaps), man pages, the documentation
+# with the libvirt domain XML examples, the helpers' ACL files, and the
+# privileged step (done as root, printed otherwise).  That script's
+# comment says where each file goes.
+#
+# PREFIX is not a configure option: QEMU is built relocatable and finds
+# its data and helpers relative to its executable, so a PREFIX other than
+# the configured one (/usr/local) needs no reconfigure and no rebuild.
+# What stays where the build put it is the helpers' ACL paths
+# (qemu-bridge-helper: the configured sysconfdir, /usr/local/etc/qemu;
+# qemu-filter-bridge-helper: /etc/qemu); moving the former means adding
+# --prefix/--sysconfdir to CONFIGURE in the Makefile, which regenerates
+# config-host.h and so recompiles all of QEMU.
+
+PREFIX  ?= /usr/local
+DESTDIR ?=
+MAN_SRC := $(wildcard docs/man/*.rst)
+MAN_OUT := $(patsubst docs/man/%.rst,$(BUILD)/man/%,$(MAN_SRC))
+
+.PHONY: install man
+man: $(MAN_OUT)
+
+$(BUILD)/man/%: docs/man/%.rst
+	@./scripts/deps.sh install
+	@mkdir -p $(@D)
+	@rst2man --halt=warning --exit-status=warning $< $@.tmp && mv $@.tmp $@
+
+# Built here on top of `make`: the data QEMU's install plan puts in its
+# data directory besides the keymaps, and the filter-bridge helper when
+# QEMU's tree knows it and `make` does not build it yet.
+INSTALL_DATA         := trace/trace-events-all
+FILTER_BRIDGE_HELPER := net/vpcnet/bridge/qemu-filter-bridge-helper
+
+install: all man
+	@$(NINJA) -C $(OBJ) $(INSTALL_DATA) | { grep -v '^ninja: no work to do' || true; }
+	@if $(NINJA) -C $(OBJ) -t query $(FILTER_BRIDGE_HELPER) >/dev/null 2>&1; then \
+	    $(NINJA) -C $(OBJ) $(FILTER_BRIDGE_HELPER) | { grep -v '^ninja: no work to do' || true; }; \
+	fi
+	@PREFIX='$(PREFIX)' DESTDIR='$(DESTDIR)' ./scripts/install.sh

@@ -1,0 +1,209 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""`make install` into a temporary DESTDIR, then libvirt runs the result.
+
+- `make install DESTDIR=D` (PREFIX=/usr/local) puts the emulator,
+  qemu-vswitch, vpcnet-mac, the helpers, QEMU's keymaps, the man pages,
+  the docs with the libvirt XML examples and the helpers' ACL files where
+  scripts/install.sh says; run as root it also does the privileged step
+  (qemu-bridge-helper gets CAP_NET_ADMIN, the filter-bridge helper is
+  setuid root), otherwise it prints it.
+- The installed emulator finds its data directory (keymaps) relative to
+  itself (-L help), and so does one installed with another PREFIX, from
+  the same build.
+- Two domains defined from the installed XML examples of the internal
+  network, with <emulator> the installed binary, boot, get leases and
+  ping each other; the switch daemon QEMU started is the installed
+  qemu-vswitch.
+
+Prints TAP.
+"""
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import harness                                    # noqa: E402
+from tap import Tap                               # noqa: E402
+
+REPO = harness.REPO
+
+
+def make_install(destdir, prefix=None):
+    argv = ['make', '-s', '-C', REPO, 'install', 'DESTDIR=' + destdir]
+    if prefix:
+        argv.append('PREFIX=' + prefix)
+    return subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                          timeout=1800)
+
+
+def data_dirs(qemu):
+    """QEMU's firmware and data search path (-L help)."""
+    proc = subprocess.run([qemu, '-L', 'help'], stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, text=True, timeout=60)
+    return [os.path.normpath(d) for d in proc.stdout.split()]
+
+
+def has_capability(path):
+    try:
+        return bool(os.getxattr(path, 'security.capability'))
+    except OSError:
+        return False
+
+
+def check_files(tap, root, prefix, make_out):
+    def path(*parts):
+        return os.path.join(root + prefix, *parts)
+
+    programs = ['bin/qemu-system-x86_64', 'bin/qemu-vswitch', 'bin/vpcnet-mac',
+                'libexec/qemu-bridge-helper']
+    missing = [p for p in programs if not os.access(path(p), os.X_OK)]
+    tap.ok(not missing, 'the emulator, qemu-vswitch, vpcnet-mac and qemu-bridge-helper '
+           'are installed', detail='missing: %s' % ' '.join(missing))
+    keymaps = path('share/qemu/keymaps')
+    tap.ok(os.path.isfile(os.path.join(keymaps, 'en-us')) and
+           len(os.listdir(keymaps)) > 30, 'keymaps in share/qemu/keymaps')
+    pages = ['man1/qemu-vswitch.1', 'man1/vpcnet-mac.1', 'man7/vpcnet.7']
+    if os.path.exists(path('libexec/qemu-filter-bridge-helper')):
+        pages.append('man8/qemu-filter-bridge-helper.8')
+    bad = []
+    for page in pages:
+        try:
+            with open(path('share/man', page)) as f:
+                if '\n.TH ' not in f.read():
+                    bad.append(page + ' (no .TH)')
+        except OSError:
+            bad.append(page)
+    tap.ok(not bad, 'man pages %s' % ' '.join(pages), detail='bad: %s' % ' '.join(bad))
+    examples = path('share/doc/vpcnet/libvirt')
+    emulators = set()
+    for name in sorted(os.listdir(examples)) if os.path.isdir(examples) else []:
+        root_el = harness.ET.parse(os.path.join(examples, name)).getroot()
+        el = root_el.find('./devices/emulator')
+        if el is not None:
+            emulators.add(el.text)
+    tap.ok(emulators == {prefix + '/bin/qemu-system-x86_64'},
+           'the installed libvirt examples name %s/bin/qemu-system-x86_64' % prefix,
+           detail='they name %s' % sorted(emulators))
+
+    helper = path('libexec/qemu-bridge-helper')
+    filter_helper = path('libexec/qemu-filter-bridge-helper')
+    if os.geteuid() == 0:
+        st = os.stat(helper) if os.path.exists(helper) else None
+        tap.ok(st is not None and (has_capability(helper) or
+                                   (st.st_uid == 0 and st.st_mode & 0o4000)),
+               'qemu-bridge-helper: CAP_NET_ADMIN (or setuid root) given by make install')
+        if os.path.exists(filter_helper):
+            st = os.stat(filter_helper)
+            tap.ok(st.st_uid == 0 and st.st_mode & 0o4000,
+                   'qemu-filter-bridge-helper: setuid root given by make install')
+    else:
+        tap.ok('need, as root:' in make_out and helper in make_out,
+               'make install prints the privileged step for root', detail=make_out)
+    return filter_helper
+
+
+def check_acls(tap, root, make_out, filter_helper):
+    acls = []
+    for line in make_out.splitlines():
+        if line.startswith('install: ACLs: '):
+            words = line[len('install: ACLs: '):].split()
+            acls = [w for w in words if w.startswith('/')]
+    want = 2 if os.path.exists(filter_helper) else 1
+    ok = len(acls) == want
+    for acl in acls:
+        try:
+            with open(root + acl) as f:
+                rules = [ln for ln in f if ln.strip() and not ln.lstrip().startswith('#')]
+            ok = ok and rules == []
+        except OSError:
+            ok = False
+    tap.ok(ok, 'ACL files that allow nothing yet: %s' % ' '.join(acls), detail=make_out)
+
+
+def boot_installed(tap, root, prefix):
+    emulator = os.path.join(root + prefix, 'bin', 'qemu-system-x86_64')
+    examples = os.path.join(root + prefix, 'share/doc/vpcnet/libvirt')
+    with harness.Libvirtd('install') as daemon:
+        doms = [harness.TestDomain(daemon, harness.ET.parse(os.path.join(examples, name))
+                                   .getroot(), emulator=emulator, memory_mib=256)
+                for name in ('internal-vm1.xml', 'internal-vm2.xml')]
+        try:
+            harness.start_all(doms)
+        except harness.VirshError as e:
+            tap.ok(False, 'virsh define and start of the installed internal-vm1.xml and '
+                   'internal-vm2.xml, <emulator> the installed QEMU', detail=str(e))
+            return
+        tap.ok(True, 'virsh define and start of the installed internal-vm1.xml and '
+               'internal-vm2.xml, <emulator> the installed QEMU')
+        for d in doms:
+            d.do('nics')
+            d.do('up eth0 10')
+        for d in doms:
+            d.do('lease eth0', timeout=90)
+        tap.ok(all(d.get('eth0.dhcp') == 'ok' for d in doms),
+               'both guests get leases: %s' % ' '.join(str(d.get('eth0.ip')) for d in doms),
+               doms[0].result() if doms[0].get('eth0.dhcp') != 'ok' else doms[1].result())
+        peer = doms[1].get('eth0.ip')
+        tap.ok(peer and doms[0].do('ping eth0 %s' % peer, timeout=40) == 0,
+               'and reach each other', doms[0].result())
+        switches = []
+        for pid in daemon.processes():
+            try:
+                switches.append(os.readlink('/proc/%d/exe' % pid))
+            except OSError:
+                pass
+        want = os.path.join(root + prefix, 'bin', 'qemu-vswitch')
+        tap.ok(want in switches, 'the switch daemon QEMU started is the installed '
+               'qemu-vswitch', detail='running: %s' % ' '.join(switches))
+        for d in doms:
+            d.end()
+        for d in doms:
+            r = d.join(60)
+            tap.ok(r.rc == 0 and r.qemu_status == 'shut off',
+                   '%s: the guest finished and libvirt reports it shut off' % d.name, r)
+
+
+def main():
+    tap = Tap()
+    root = tempfile.mkdtemp(prefix='vpcnet-destdir-')
+    other = tempfile.mkdtemp(prefix='vpcnet-destdir-opt-')
+    try:
+        # libvirt's QEMU runs as nobody and must reach the installed files.
+        os.chmod(root, 0o755)
+        proc = make_install(root)
+        tap.ok(proc.returncode == 0, 'make install DESTDIR=%s' % root, detail=proc.stdout)
+        if proc.returncode != 0:
+            return tap.done()
+        prefix = '/usr/local'
+        filter_helper = check_files(tap, root, prefix, proc.stdout)
+        check_acls(tap, root, proc.stdout, filter_helper)
+        emulator = os.path.join(root + prefix, 'bin', 'qemu-system-x86_64')
+        dirs = data_dirs(emulator)
+        tap.ok(os.path.join(root + prefix, 'share', 'qemu') in dirs and
+               '/usr/share/seabios' in dirs,
+               'the installed QEMU looks for data in its own share/qemu and for firmware '
+               "in Debian's directories", detail='-L help: %s' % ' '.join(dirs))
+
+        proc = make_install(other, '/opt/vpcnet')
+        dirs = data_dirs(os.path.join(other, 'opt/vpcnet/bin/qemu-system-x86_64'))
+        tap.ok(proc.returncode == 0 and
+               os.path.join(other, 'opt/vpcnet/share/qemu') in dirs and
+               os.path.isfile(os.path.join(other, 'opt/vpcnet/share/qemu/keymaps/en-us')),
+               'make install PREFIX=/opt/vpcnet from the same build: that QEMU finds its '
+               'data in /opt/vpcnet/share/qemu', detail=proc.stdout + '\n-L help: '
+               + ' '.join(dirs))
+
+        boot_installed(tap, root, prefix)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+        shutil.rmtree(other, ignore_errors=True)
+    return tap.done()
+
+
+if __name__ == '__main__':
+    sys.exit(main())
