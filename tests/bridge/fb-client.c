@@ -28,6 +28,9 @@
  *
  * It runs until SIGTERM/SIGINT, or --seconds=S for --blast and --sink.
  *
+ *   fb-client --query=IF     prints "tcx IF ingress=N egress=N": how many
+ *                            tcx programs IF runs (needs CAP_BPF)
+ *
  *   fb-client --helper=PATH --ifname=IF --mac=MAC [--wifi=on|off|auto]
  *             [--mac-spoof] [--user=NAME] [--ip=ADDR...]
  *             (--relay=NETNS:TAP | --blast=SIZE --dst=MAC | --sink)
@@ -55,7 +58,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <linux/if.h>
+#include <net/if.h>
 #include <linux/if_tun.h>
 
 #include "net/vpcnet/bridge/bpf-sys.h"
@@ -295,6 +298,18 @@ int main(int argc, char **argv)
     pid_t pid;
     int status;
 
+    if (argc == 2 && !strncmp(argv[1], "--query=", 8)) {
+        unsigned ifindex = if_nametoindex(argv[1] + 8);
+        int in, out;
+
+        if (!ifindex) {
+            die("no interface %s", argv[1] + 8);
+        }
+        in = vpc_bpf_tcx_count(ifindex, false);
+        out = vpc_bpf_tcx_count(ifindex, true);
+        printf("tcx %s ingress=%d egress=%d\n", argv[1] + 8, in, out);
+        return in < 0 || out < 0;
+    }
     for (i = 1; i < argc; i++) {
         const char *a = argv[i];
 
