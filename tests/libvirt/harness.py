@@ -314,6 +314,7 @@ class TestDomain:
                  timeout=240, emulator=None, edit=None, memory_mib=None):
         self.daemon = daemon
         self.root = load_xml(xml) if isinstance(xml, str) else xml
+        self.xml_name = xml if isinstance(xml, str) else 'domain XML'
         if name:
             self.root.find('name').text = name
         self.name = self.root.find('name').text
@@ -601,3 +602,48 @@ def start_all(domains):
     for d in domains:
         d.start()
     return domains
+
+
+class RecordingTap:
+    """Stands in for a Tap in a thread: keeps the checks for replay(), so
+    that flows on different domains run at once and still print in order."""
+
+    def __init__(self):
+        self.calls = []
+
+    def ok(self, condition, *args, **kwargs):
+        self.calls.append(('ok', (condition,) + args, kwargs))
+        return bool(condition)
+
+    def equal(self, got, want, *args, **kwargs):
+        self.calls.append(('equal', (got, want) + args, kwargs))
+        return got == want
+
+    def diag(self, *lines):
+        self.calls.append(('diag', lines, {}))
+
+    def replay(self, tap):
+        for method, args, kwargs in self.calls:
+            getattr(tap, method)(*args, **kwargs)
+
+
+def run_flows(tap, flows):
+    """Run callables flow(recording_tap) side by side, then print their
+    checks flow by flow.  A flow that raises counts as a failed check."""
+    recorders = [RecordingTap() for _ in flows]
+
+    def body(flow, rec):
+        try:
+            flow(rec)
+        except Exception as e:      # noqa: BLE001 - reported as a failure
+            rec.ok(False, '%s raised %s' % (getattr(flow, '__name__', 'flow'),
+                                            type(e).__name__), detail=str(e))
+
+    threads = [threading.Thread(target=body, args=(f, r), daemon=True)
+               for f, r in zip(flows, recorders)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for rec in recorders:
+        rec.replay(tap)

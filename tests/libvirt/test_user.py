@@ -11,6 +11,8 @@ Two domains boot side by side from the documented XML:
   --live: PCI hotplug on the pc machine); the guest finds it, binds tulip
   and gets a lease through it; virsh detach-interface takes it out again
   and the guest sees it go.
+- xml/user-q35.xml: the same on the q35 machine, where libvirt puts the
+  card behind a pcie-root-port and hotplug uses a spare one.
 - xml/four-nics.xml: four cards, each its own MAC and subnet; the fourth
   starts with <link state='down'/> and the guest sees no carrier on it
   until virsh domif-setlink brings it up; then the first card's link is
@@ -46,15 +48,16 @@ def lease_ok(dom, iface, subnet):
 
 
 def one_nic_and_hotplug(tap, daemon, dom):
+    what = dom.xml_name
     macs = harness.domain_macs(dom.live_xml())
     tap.ok(dom.do('nics') == 0 and dom.get('nics') == 'eth0',
-           'user.xml: one Ethernet interface (%s)' % dom.get('nics'), dom.result())
-    check_nic(tap, dom, 'eth0', macs[0] if macs else None, 'user.xml')
+           '%s: one Ethernet interface (%s)' % (what, dom.get('nics')), dom.result())
+    check_nic(tap, dom, 'eth0', macs[0] if macs else None, what)
     dom.do('up eth0 10')
     dom.do('lease eth0', timeout=90)
     tap.ok(lease_ok(dom, 'eth0', '10.0.2.'),
-           'user.xml: DHCP lease %s from libvirt\'s user network, ping the gateway'
-           % dom.get('eth0.ip'), dom.result())
+           '%s: DHCP lease %s from libvirt\'s user network, ping the gateway'
+           % (what, dom.get('eth0.ip')), dom.result())
 
     attach = daemon.virsh('attach-device', dom.name,
                           os.path.join(harness.XML_DIR, 'hotplug-nic.xml'), '--live',
@@ -62,29 +65,32 @@ def one_nic_and_hotplug(tap, daemon, dom):
     macs_after = harness.domain_macs(dom.live_xml())
     new_mac = next((m for m in macs_after if m not in macs), None)
     tap.ok(attach.returncode == 0 and new_mac,
-           'virsh attach-device --live of a dec21140a (libvirt gave it %s)' % new_mac,
+           '%s: virsh attach-device --live of a dec21140a (libvirt gave it %s)'
+           % (what, new_mac),
            detail=attach.stderr)
     appeared = dom.do('appear 30', timeout=45) == 0
     new = dom.get('new.iface')
-    tap.ok(appeared and new == 'eth1', 'hot-plugged: the guest finds a new card (%s)' % new,
-           dom.result())
+    tap.ok(appeared and new == 'eth1', '%s, hot-plugged: the guest finds a new card (%s)'
+           % (what, new), dom.result())
     if not appeared:
         return
-    check_nic(tap, dom, new, new_mac, 'hot-plugged')
+    check_nic(tap, dom, new, new_mac, what + ', hot-plugged')
     dom.do('up %s 10' % new)
     dom.do('lease %s' % new, timeout=90)
     tap.ok(lease_ok(dom, new, '10.0.2.'),
-           'hot-plugged: DHCP lease %s and ping through the new card' % dom.get(new + '.ip'),
+           '%s, hot-plugged: DHCP lease %s and ping through the new card'
+           % (what, dom.get(new + '.ip')),
            dom.result())
 
     detach = daemon.virsh('detach-interface', dom.name, 'user', '--mac', new_mac, '--live',
                           check=False)
-    tap.ok(detach.returncode == 0, 'virsh detach-interface --live of the hot-plugged card',
-           detail=detach.stderr)
+    tap.ok(detach.returncode == 0, '%s: virsh detach-interface --live of the hot-plugged '
+           'card' % what, detail=detach.stderr)
     gone = dom.do('vanish %s 30' % new, timeout=45) == 0
-    tap.ok(gone, 'the guest sees the card go (%s)' % dom.get(new + '.vanish'), dom.result())
+    tap.ok(gone, '%s: the guest sees the card go (%s)' % (what, dom.get(new + '.vanish')),
+           dom.result())
     left = harness.domain_macs(dom.live_xml())
-    tap.equal(left, macs, 'libvirt lists the first card only, again')
+    tap.equal(left, macs, '%s: libvirt lists the first card only, again' % what)
 
 
 def four_nics_and_link(tap, daemon, dom):
@@ -142,22 +148,31 @@ def main():
     tap = Tap()
     with harness.Libvirtd('user') as daemon:
         single = harness.TestDomain(daemon, 'user.xml', memory_mib=256)
+        q35 = harness.TestDomain(daemon, 'user-q35.xml', memory_mib=256)
         four = harness.TestDomain(daemon, 'four-nics.xml', memory_mib=256)
-        doms = [single, four]
+        doms = [single, q35, four]
         try:
             harness.start_all(doms)
-            tap.ok(single.state() == 'running' and four.state() == 'running',
-                   'virsh define and start of user.xml and four-nics.xml')
-            one_nic_and_hotplug(tap, daemon, single)
-            four_nics_and_link(tap, daemon, four)
-            for d in doms:
-                d.end()
-            for d in doms:
-                r = d.join(60)
-                tap.ok(r.rc == 0 and r.qemu_status == 'shut off',
-                       '%s: the guest finished and libvirt reports it shut off' % d.name, r)
         except harness.VirshError as e:
-            tap.ok(False, 'virsh failed', detail=str(e))
+            tap.ok(False, 'virsh define and start of user.xml, user-q35.xml and '
+                   'four-nics.xml', detail=str(e))
+            return tap.done()
+        tap.ok(all(d.state() == 'running' for d in doms),
+               'virsh define and start of user.xml, user-q35.xml and four-nics.xml')
+
+        def flow(fn, dom):
+            def run(rec):
+                fn(rec, daemon, dom)
+                dom.end()
+                r = dom.join(60)
+                rec.ok(r.rc == 0 and r.qemu_status == 'shut off',
+                       '%s: the guest finished and libvirt reports it shut off' % dom.name, r)
+            run.__name__ = fn.__name__
+            return run
+
+        harness.run_flows(tap, [flow(one_nic_and_hotplug, single),
+                                flow(one_nic_and_hotplug, q35),
+                                flow(four_nics_and_link, four)])
     return tap.done()
 
 
