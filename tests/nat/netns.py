@@ -87,7 +87,6 @@ HTTP_PORT = 8080
 UDP_ECHO_PORT = 8053
 HALFCLOSE_PORT = 8090            # guest half-closes first
 SHUTFIRST_PORT = 8091            # server half-closes first
-RR_PORT = 8092                   # echo server for many connections
 # The host namespace's own services, which the guest must not reach.
 HOST_LO_PORT = 8081              # on 127.0.0.1 and ::1
 HOST_ADDR_PORT = 8082            # on LINK4_HOST and LINK6_HOST

@@ -22,8 +22,6 @@ Servers
   shutfirst ADDR PORT N     TCP: sends N bytes and shuts its write side,
                             then reads until EOF; prints
                             "received LEN SHA256"
-  rr ADDR PORT              TCP: echoes whatever arrives (request/
-                            response for the many-connections client)
 
 Clients
   get HOST PORT PATH SHA256 [N]
@@ -41,10 +39,12 @@ Clients
   shutfirst-client HOST PORT N SEND
                             reads N pattern bytes to EOF, then sends SEND
                             random bytes and closes; prints their digest
-  many HOST PORT N          opens N connections (at most 512 handshakes
-                            in flight), prints {"connected": N} and waits
-                            for a line on stdin, then does one 64-byte
-                            request/response on every connection
+  many HOST PORT N [CONNECT_TIMEOUT] [REQUEST_TIMEOUT]
+                            opens N connections (at most 512 handshakes
+                            in flight; 60 s), prints {"connected": N} and
+                            waits for a line on stdin, then sends an HTTP
+                            GET on every connection and reads each answer
+                            to EOF (30 s; the server is nat-httpd)
 """
 
 import errno
@@ -182,39 +182,6 @@ def mode_shutfirst(addr, port, n):
         finally:
             conn.close()
     serve_threads(listener(addr, int(port)), handle)
-
-
-def mode_rr(addr, port):
-    """Echo server for many connections, on one thread (selectors)."""
-    lsock = listener(addr, int(port), backlog=4096)
-    lsock.setblocking(False)
-    sel = selectors.DefaultSelector()
-    sel.register(lsock, selectors.EVENT_READ)
-    say('ready')
-    while True:
-        for key, _ in sel.select():
-            if key.fileobj is lsock:
-                while True:
-                    try:
-                        conn, _ = lsock.accept()
-                    except BlockingIOError:
-                        break
-                    conn.setblocking(False)
-                    sel.register(conn, selectors.EVENT_READ)
-                continue
-            conn = key.fileobj
-            try:
-                data = conn.recv(65536)
-            except (ConnectionError, BlockingIOError):
-                data = b''
-            if data:
-                try:
-                    conn.send(data)
-                    continue
-                except OSError:
-                    pass
-            sel.unregister(conn)
-            conn.close()
 
 
 # ---- clients ----
@@ -365,9 +332,11 @@ def mode_shutfirst_client(host, port, n, send):
            got == pattern(n))
 
 
-def mode_many(host, port, n, timeout='120'):
-    """N concurrent connections; memory is measured while all are open."""
-    n, deadline = int(n), time.monotonic() + float(timeout)
+def mode_many(host, port, n, connect_timeout='60', request_timeout='30'):
+    """N concurrent connections; memory is measured while all are open.
+    Opening them and the request round each have their own time limit."""
+    n, start = int(n), time.monotonic()
+    deadline = start + float(connect_timeout)
     sel = selectors.DefaultSelector()
     pending, established, failed = {}, [], []
     to_open = n
@@ -394,46 +363,60 @@ def mode_many(host, port, n, timeout='120'):
                 s.close()
             else:
                 established.append(s)
+    connect_seconds = time.monotonic() - start
+    for s in pending.values():          # still opening when time ran out
+        sel.unregister(s)
+        s.close()
+    failed += ['connect timeout'] * len(pending)
     say(json.dumps({'connected': len(established), 'failed': len(failed),
-                    'failures': sorted(set(failed))[:5]}))
+                    'failures': sorted(set(failed))[:5],
+                    'seconds': round(connect_seconds, 2)}))
     sys.stdin.readline()
-    # One request and its echo on every connection, all in flight at once.
-    msg = b'x' * 64
+    deadline = time.monotonic() + float(request_timeout)
+    # One HTTP request on every connection, all in flight at once; the
+    # server (nat-httpd) answers and closes.
+    msg = b'GET / HTTP/1.0\r\n\r\n'
     want = {}
     for s in established:
         try:
             s.send(msg)
-            want[s.fileno()] = len(msg)
+            want[s.fileno()] = b''
             sel.register(s, selectors.EVENT_READ)
-        except OSError:
-            failed.append('send')
+        except OSError as e:
+            failed.append('send: %s' % errno.errorcode.get(e.errno, e.errno))
     done = 0
     while want and time.monotonic() < deadline:
         for key, _ in sel.select(timeout=1):
             s = key.fileobj
             try:
                 data = s.recv(4096)
-            except OSError:
-                data = b''
-            if not data:
-                failed.append('eof')
+            except OSError as e:
+                failed.append('recv: %s' % errno.errorcode.get(e.errno, e.errno))
                 sel.unregister(s)
                 del want[s.fileno()]
                 continue
-            want[s.fileno()] -= len(data)
-            if want[s.fileno()] <= 0:
+            if data:
+                want[s.fileno()] += data
+                continue
+            if want[s.fileno()].startswith(b'HTTP/1.1 200 '):
                 done += 1
-                sel.unregister(s)
-                del want[s.fileno()]
+            else:
+                failed.append('no answer before EOF')
+            sel.unregister(s)
+            del want[s.fileno()]
+    if want:
+        failed += ['no answer in time'] * len(want)
     for s in established:
         s.close()
     finish({'connections': n, 'established': len(established),
-            'completed': done, 'failed': len(failed)}, done == n)
+            'connect_seconds': round(connect_seconds, 2),
+            'completed': done, 'failed': len(failed),
+            'failures': {f: failed.count(f) for f in sorted(set(failed))}}, done == n)
 
 
 MODES = {'http': mode_http, 'banner': mode_banner, 'udpecho': mode_udpecho,
          'halfclose': mode_halfclose, 'shutfirst': mode_shutfirst,
-         'rr': mode_rr, 'get': mode_get, 'connect': mode_connect,
+         'get': mode_get, 'connect': mode_connect,
          'udp': mode_udp, 'halfclose-client': mode_halfclose_client,
          'shutfirst-client': mode_shutfirst_client, 'many': mode_many}
 
