@@ -96,10 +96,17 @@ static ssize_t dec21140a_nc_receive(NetClientState *nc, const uint8_t *buf,
     return dec21140a_receive(&d->core, buf, size);
 }
 
-/* The cable is in when a netdev is attached and its link is up. */
+/*
+ * The cable is in when a netdev is attached and the link is up at both
+ * ends.  QMP set_link names either end: the NIC's own id (what libvirt's
+ * domif-setlink sends) sets only the NIC's link_down, the netdev's id
+ * sets the netdev's and the NIC's; QEMU passes no frame through an end
+ * whose link is down, so the guest sees the cable out while either is.
+ * QEMU calls link_status_changed for the NIC either way.
+ */
 static bool dec21140a_cable_in(NetClientState *nc)
 {
-    return nc->peer && !nc->link_down;
+    return nc->peer && !nc->link_down && !nc->peer->link_down;
 }
 
 static void dec21140a_nc_link_status_changed(NetClientState *nc)

@@ -56,11 +56,11 @@ static const uint8_t srom_leaf[] = {
     0x00, 0x18,             /* transmit threshold map 0x1800 */
 };
 
-static void dec21140a_update_irq(Dec21140aCore *s)
+/* Recompute CSR5's summaries; returns whether INTA should be asserted. */
+static bool dec21140a_update_summary(Dec21140aCore *s)
 {
     uint32_t st = s->csr[5] & ~(CSR5_AIS | CSR5_NIS);
     uint32_t en = s->csr[7];
-    int level;
 
     /* The summaries count only enabled sources. */
     if (st & en & CSR5_NORMAL) {
@@ -70,8 +70,15 @@ static void dec21140a_update_irq(Dec21140aCore *s)
         st |= CSR5_AIS;
     }
     s->csr[5] = st;
-    level = (st & en & (CSR5_NIS | CSR5_AIS)) != 0;
-    trace_dec21140a_irq(level, st);
+    return (st & en & (CSR5_NIS | CSR5_AIS)) != 0;
+}
+
+static void dec21140a_update_irq(Dec21140aCore *s)
+{
+    int level = dec21140a_update_summary(s);
+
+    s->irq_posted = false;
+    trace_dec21140a_irq(level, s->csr[5]);
     pci_set_irq(s->owner, level);
 }
 
@@ -79,6 +86,25 @@ static void dec21140a_raise(Dec21140aCore *s, uint32_t bits)
 {
     s->csr[5] |= bits;
     dec21140a_update_irq(s);
+}
+
+/*
+ * Set status @bits now but assert the interrupt only once the driver's
+ * next CSR access is done (or sooner, with any other event).  For the
+ * stop events, TPS and RPS: on the chip the interrupt of a commanded stop
+ * reaches the CPU after the frame in flight and the interrupt's own
+ * latency, long after the driver's first read of CSR5, and Linux depends
+ * on that order: tulip_stop_rxtx() clears CSR6 SR/ST and reads CSR5 until
+ * both processes read stopped, while its interrupt handler restarts any
+ * stopped process it is told about (TPS is "TxDied", RPS "RxDied").  Were
+ * the line raised within the CSR6 write, the handler would run before
+ * that read and turn both processes back on.
+ */
+static void dec21140a_post(Dec21140aCore *s, uint32_t bits)
+{
+    s->csr[5] |= bits;
+    dec21140a_update_summary(s);
+    s->irq_posted = true;
 }
 
 static unsigned dec21140a_dsl(Dec21140aCore *s)
@@ -926,6 +952,9 @@ uint32_t dec21140a_csr_read(Dec21140aCore *s, unsigned idx)
         break;
     }
     trace_dec21140a_csr_read(idx, val);
+    if (s->irq_posted) {
+        dec21140a_update_irq(s);
+    }
     return val;
 }
 
@@ -938,7 +967,7 @@ static void dec21140a_csr6_write(Dec21140aCore *s, uint32_t val)
     if ((old & CSR6_SR) && !(val & CSR6_SR)) {
         s->rx_suspended = false;
         dec21140a_rx_stall_end(s);
-        dec21140a_raise(s, CSR5_RPS);
+        dec21140a_post(s, CSR5_RPS);
     } else if (!(old & CSR6_SR) && (val & CSR6_SR)) {
         s->rx_suspended = false;
         if (s->nic) {
@@ -949,7 +978,7 @@ static void dec21140a_csr6_write(Dec21140aCore *s, uint32_t val)
         s->tx_suspended = false;
         timer_del(s->tap_timer);
         qemu_bh_cancel(s->tx_bh);
-        dec21140a_raise(s, CSR5_TPS);
+        dec21140a_post(s, CSR5_TPS);
     } else if (!(old & CSR6_ST) && (val & CSR6_ST)) {
         s->tx_suspended = false;
         dec21140a_tx_kick(s);
@@ -959,6 +988,9 @@ static void dec21140a_csr6_write(Dec21140aCore *s, uint32_t val)
 void dec21140a_csr_write(Dec21140aCore *s, unsigned idx, uint32_t val)
 {
     trace_dec21140a_csr_write(idx, val);
+    if (s->irq_posted) {
+        dec21140a_update_irq(s);
+    }
     switch (idx) {
     case 0:
         if (val & CSR0_SWR) {
@@ -1097,6 +1129,8 @@ static int dec21140a_core_post_load(void *opaque, int version_id)
     }
     dec21140a_tap_arm(s);
     dec21140a_tx_kick(s);
+    /* A posted status the line had not shown yet: show it at next access. */
+    s->irq_posted = true;
     if (s->rx_stalled) {
         timer_mod(s->rx_repoll_timer,
                   qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL) +

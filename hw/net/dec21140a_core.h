@@ -28,6 +28,11 @@
  *    still without a buffer after DEC21140A_RX_STALL_NS are missed and
  *    counted in CSR8.  Linux never writes CSR2, so this re-poll is what
  *    resumes reception.
+ *  - Stopping: clearing CSR6 SR or ST stops that process at once (no
+ *    frame is ever half moved between two CSR accesses here, so the
+ *    frame in flight is always done) and sets RPS or TPS; their interrupt
+ *    follows the driver's next CSR access (see dec21140a_post()), the
+ *    order drivers see on the chip and Linux's tulip_stop_rxtx() needs.
  *  - CSR9 carries two bit-banged serial buses: a 93C46 SROM holding the
  *    MAC and the media description drivers parse, and MDIO to one MII PHY
  *    whose link bit follows the netdev's link state.
@@ -101,6 +106,7 @@ enum {
  * @mdio_*: the MDIO serial state machine.
  * @csr9_last: the CSR9 value the driver wrote last, for edge detection.
  * @link_up: the cable is plugged: a netdev is attached and its link is up.
+ * @irq_posted: CSR5 holds status INTA does not show yet (dec21140a_post()).
  */
 typedef struct Dec21140aCore {
     PCIDevice *owner;
@@ -149,6 +155,7 @@ typedef struct Dec21140aCore {
     uint32_t csr9_last;
 
     bool link_up;
+    bool irq_posted;
 } Dec21140aCore;
 
 void dec21140a_core_init(Dec21140aCore *s, PCIDevice *owner);

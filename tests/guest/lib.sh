@@ -39,6 +39,13 @@ dump_dmesg() {
     dmesg | tail -n "${1:-25}" | sed 's/^/dmesg: /' >"$VPCNET_CONSOLE"
 }
 
+# dmesg_count KEY PATTERN: report as KEY how many kernel log lines match
+# PATTERN (a basic regex), and copy those lines into the console log.
+dmesg_count() {
+    result "$1" "$(dmesg | grep -c -- "$2")"
+    dmesg | grep -- "$2" | sed 's/^/dmesg: /' >"$VPCNET_CONSOLE"
+}
+
 # arg KEY [DEFAULT]: value of KEY from vpcnet.args=key=value,key=value.
 arg() {
     local line

@@ -9,8 +9,13 @@
 - Address filtering seen from inside: more than 14 multicast groups put
   the chip in hash mode; joined groups pass, others do not; foreign
   unicast passes only in promiscuous mode.
-- The host pulls the cable (QMP set_link) and plugs it back; the guest
-  notices both.
+- The host pulls the cable (QMP set_link) and plugs it back, by the
+  NIC's id (what libvirt sends) and by the netdev's; the guest notices
+  each.
+- A card with no netdev ("Not connected") shows no carrier; one beside it
+  with a netdev comes up on the driver's first link check.
+- No boot logs tulip_stop_rxtx() failing (the driver's debug messages are
+  on, and shown to be).
 - iPXE gets a DHCP lease through the card.
 
 Prints TAP.
@@ -33,6 +38,10 @@ from guest import Guest, Ipxe   # noqa: E402
 from tap import Tap             # noqa: E402
 
 GUEST_MAC = '00:03:ff:12:34:56'
+# tulip's netdev_dbg() messages, "tulip_stop_rxtx() failed" among them, are
+# dynamic debug: switch them on, and tulip_debug=2 adds "tulip_up()" at
+# every open, which shows they are on.
+TULIP_DEBUG = 'tulip.dyndbg=+p tulip.tulip_debug=2'
 DOWNLOAD_BYTES = 24 * 1024 * 1024
 UPLOAD_BYTES = 20 * 1024 * 1024
 
@@ -133,9 +142,19 @@ class Qmp:
             self.sock.close()
 
 
-def user_net(i=0, net=None):
+def user_net(i=0, net=None, nic_id=None):
     opts = 'user,id=n%d' % i + (',net=' + net if net else '')
-    return ['-device', 'dec21140a,netdev=n%d' % i, '-netdev', opts]
+    nic = 'dec21140a,netdev=n%d' % i + (',id=' + nic_id if nic_id else '')
+    return ['-device', nic, '-netdev', opts]
+
+
+def check_driver_stops(tap, result, what):
+    """The driver's stop sequence never failed in this boot."""
+    v = result.values
+    tap.ok(int(v.get('dmesg.debug') or 0) >= 1,
+           '%s: tulip debug messages are on (tulip_up() logged)' % what, result)
+    tap.equal(v.get('dmesg.stop_failed'), '0',
+              '%s: no "tulip_stop_rxtx() failed" in dmesg' % what, result)
 
 
 def check_linux_basics(tap):
@@ -143,7 +162,7 @@ def check_linux_basics(tap):
     with TransferServer() as server:
         result = Guest(devices=user_net() + ['-global', 'dec21140a.mac=' + GUEST_MAC],
                        scenario='nic', name='dec21140a-nic', timeout=240,
-                       args={'get': 'http://10.0.2.2:%d/blob' % server.port,
+                       append=TULIP_DEBUG, args={'get': 'http://10.0.2.2:%d/blob' % server.port,
                              'put': '10.0.2.2:%d' % sink.port,
                              'put_mb': UPLOAD_BYTES >> 20}).run()
     sink.close()
@@ -167,6 +186,7 @@ def check_linux_basics(tap):
     tap.ok(up[0] == UPLOAD_BYTES and v.get('put.sha256') == up[1] and
            v.get('put.reply') == up[1],
            '20 MiB upload arrives intact (%d bytes)' % up[0], result)
+    check_driver_stops(tap, result, 'one card')
 
 
 def check_four_nics(tap):
@@ -174,7 +194,7 @@ def check_four_nics(tap):
     for i in range(4):
         devices += user_net(i, '10.0.%d.0/24' % (10 + i))
     result = Guest(devices=devices, scenario='multi', name='dec21140a-four',
-                   timeout=180).run()
+                   timeout=180, append=TULIP_DEBUG).run()
     v = result.values
     tap.equal(v.get('count'), '4', 'four dec21140a cards appear', result)
     macs = set()
@@ -188,6 +208,7 @@ def check_four_nics(tap):
     tap.ok(len(macs) == 4 and all(m and m.startswith('00:03:ff:') for m in macs),
            'four distinct 00:03:ff default MACs: %s' % sorted(m or '' for m in macs),
            result)
+    check_driver_stops(tap, result, 'four cards')
 
 
 def hash_index(mac):
@@ -240,7 +261,7 @@ def check_filtering(tap):
                % (host.getsockname()[1], qemu_port),
                '-trace', 'dec21140a_setup_frame,file=' + trace.name]
     result = Guest(devices=devices, scenario='filter', name='dec21140a-filter',
-                   timeout=120, on_line=on_line).run()
+                   timeout=120, on_line=on_line, append=TULIP_DEBUG).run()
     host.close()
     v = result.values
     with open(trace.name) as f:
@@ -255,6 +276,12 @@ def check_filtering(tap):
               result)
     tap.equal(v.get('rx.foreign'), '0', "another station's unicast is filtered", result)
     tap.equal(v.get('rx.promisc'), '10', 'in promiscuous mode it arrives', result)
+    check_driver_stops(tap, result, 'filtering')
+
+
+# set_link by the NIC's id (libvirt's domif-setlink sends it), then by
+# the netdev's.
+LINK_ROUNDS = ['net0', 'n0']
 
 
 def check_link(tap):
@@ -263,22 +290,67 @@ def check_link(tap):
     replies = []
 
     def on_line(line):
-        m = re.search(r'VPCNET-RESULT ready (down|up)', line)
+        m = re.search(r'VPCNET-RESULT ready (down|up)\.(\d+)', line)
         if m:
-            replies.append(qmp.command('set_link', name='n0', up=m.group(1) == 'up'))
+            name = LINK_ROUNDS[int(m.group(2))]
+            replies.append((name, m.group(1),
+                            qmp.command('set_link', name=name, up=m.group(1) == 'up')))
 
-    result = Guest(devices=user_net() + ['-qmp', 'unix:%s,server=on,wait=off' % qmp_path],
-                   scenario='link', name='dec21140a-link', timeout=180,
+    result = Guest(devices=user_net(nic_id='net0') +
+                   ['-qmp', 'unix:%s,server=on,wait=off' % qmp_path],
+                   scenario='link', name='dec21140a-link', timeout=300,
+                   args={'rounds': len(LINK_ROUNDS)}, append=TULIP_DEBUG,
                    on_line=on_line).run()
     qmp.close()
     v = result.values
     tap.equal(v.get('carrier.initial'), '1', 'the link starts up', result)
-    tap.ok(len(replies) == 2 and all('return' in r for r in replies),
-           'QMP set_link off, then on', result, detail=replies)
-    tap.equal(v.get('carrier.down'), 'ok', 'the guest notices the cable pulled '
-              '(after %s s)' % v.get('down.seconds'), result)
-    tap.equal(v.get('carrier.up'), 'ok', 'the guest notices the cable plugged back '
-              '(after %s s)' % v.get('up.seconds'), result)
+    tap.ok(len(replies) == 2 * len(LINK_ROUNDS) and
+           all('return' in r for _, _, r in replies),
+           'QMP set_link off, then on, by %s' % ' then by '.join(LINK_ROUNDS),
+           result, detail=replies)
+    for r, name in enumerate(LINK_ROUNDS):
+        what = 'the NIC' if name == 'net0' else 'the netdev'
+        tap.equal(v.get('carrier.down.%d' % r), 'ok',
+                  'set_link %s off (%s): the guest notices the cable pulled '
+                  '(after %s s)' % (name, what, v.get('down.seconds.%d' % r)), result)
+        tap.equal(v.get('carrier.up.%d' % r), 'ok',
+                  'set_link %s on (%s): the guest notices the cable plugged back '
+                  '(after %s s)' % (name, what, v.get('up.seconds.%d' % r)), result)
+    check_driver_stops(tap, result, 'link changes')
+
+
+def carrier_changes(text):
+    """"1@70 0@3050" -> [(1, 70), (0, 3050)]."""
+    changes = []
+    for item in (text or '').split():
+        value, _, ms = item.partition('@')
+        changes.append((int(value), int(ms)))
+    return changes
+
+
+def check_not_connected(tap):
+    """Two cards: nic.0 on -netdev user, nic.1 with no netdev at all.
+    Linux shows carrier on both as soon as they are up, before it has
+    looked; its first media tick, 3 s later, takes it off the second."""
+    devices = ['-device', 'dec21140a,netdev=n0,addr=05.0', '-netdev', 'user,id=n0',
+               '-device', 'dec21140a,addr=06.0']
+    result = Guest(devices=devices, scenario='carrier', name='dec21140a-carrier',
+                   timeout=120, append=TULIP_DEBUG, args={'seconds': 12}).run()
+    v = result.values
+    tap.equal(v.get('count'), '2', 'two cards, one not connected', result)
+    connected = carrier_changes(v.get('nic.0.changes'))
+    unplugged = carrier_changes(v.get('nic.1.changes'))
+    tap.ok(connected and connected[-1][0] == 1 and
+           all(value == 1 for value, _ in connected) and v.get('nic.0.carrier') == '1',
+           'the connected card has carrier from ip link set up on (%s)'
+           % v.get('nic.0.changes'), result)
+    drop = next((ms for value, ms in unplugged if value == 0), None)
+    tap.ok(unplugged and unplugged[-1][0] == 0 and v.get('nic.1.carrier') == '0' and
+           drop is not None and drop <= 6000,
+           'the "Not connected" card has no carrier from the first media tick on '
+           '(%s ms after ip link set up; changes %s)' % (drop, v.get('nic.1.changes')),
+           result)
+    check_driver_stops(tap, result, 'not connected')
 
 
 def check_ipxe(tap):
@@ -296,6 +368,7 @@ def main():
     check_four_nics(tap)
     check_filtering(tap)
     check_link(tap)
+    check_not_connected(tap)
     check_ipxe(tap)
     return tap.done()
 

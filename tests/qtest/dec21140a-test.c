@@ -644,6 +644,96 @@ static void test_reset_state(void *obj, void *data, QGuestAllocator *alloc)
     g_assert_true(csr5 & CSR5_TPS);
 }
 
+/*
+ * INTA, seen from the test: the PIIX3 (00:01.0) routes all four PCI
+ * interrupt lines to ISA IRQ 11 (its PIRQRC registers, 0x60..0x63, as a
+ * BIOS would program them), and the IOAPIC's inputs are intercepted.
+ */
+#define PIIX_PIRQRC     0x60
+#define TEST_PCI_IRQ    11
+
+static void watch_inta(QDec21140a *d)
+{
+    QPCIDevice *isa = qpci_device_find(d->dev.bus, QPCI_DEVFN(1, 0));
+
+    g_assert_nonnull(isa);
+    for (int i = 0; i < 4; i++) {
+        qpci_config_writeb(isa, PIIX_PIRQRC + i, TEST_PCI_IRQ);
+    }
+    g_free(isa);
+    qtest_irq_intercept_in(d->dev.bus->qts, "ioapic");
+}
+
+/*
+ * Linux's tulip_restart_rxtx(), as its media timer runs it on the first
+ * duplex change: tulip_stop_rxtx() reads CSR6, writes it back with SR and
+ * ST clear and reads CSR5 every 10 us, 130 times at most, until RS and TS
+ * both read stopped; then, 5 us later, tulip_start_rxtx() writes the new
+ * CSR6 with SR and ST.  Its interrupt handler restarts any process whose
+ * stop it is told about (TPS, RPS), so the stop interrupt must come after
+ * the driver has seen the processes stopped, as on the chip, where the
+ * frame in flight and the interrupt's latency come first.
+ */
+static void test_stop_sequence(void *obj, void *data, QGuestAllocator *alloc)
+{
+    QDec21140a *d = obj;
+    int *sock = data;
+    QTestState *qts = d->dev.bus->qts;
+    uint8_t frame[200], got[300];
+    uint32_t csr6, csr5 = 0;
+    unsigned reads;
+
+    watch_inta(d);
+    qdec_start(d, alloc, CSR6_PR);
+    /* Running, with every interrupt enabled and none pending. */
+    g_assert_true(qtest_get_irq(qts, TEST_PCI_IRQ));     /* TU, at start */
+    qdec_csr_write(d, 5, qdec_csr_read(d, 5));
+    g_assert_false(qtest_get_irq(qts, TEST_PCI_IRQ));
+
+    csr6 = qdec_csr_read(d, 6);
+    g_assert_cmphex(csr6 & (CSR6_SR | CSR6_ST), ==, CSR6_SR | CSR6_ST);
+    qdec_csr_write(d, 6, csr6 & ~(CSR6_SR | CSR6_ST));
+    /* Nothing interrupts the driver between its write and its first look. */
+    g_assert_false(qtest_get_irq(qts, TEST_PCI_IRQ));
+    for (reads = 1; reads <= 130; reads++) {
+        csr5 = qdec_csr_read(d, 5);
+        if (!CSR5_RS(csr5) && !CSR5_TS(csr5)) {
+            break;
+        }
+        qtest_clock_step(qts, 10000);
+    }
+    g_assert_cmpuint(reads, ==, 1);
+    /* Both stops are reported, and then interrupt (CSR7 enables them). */
+    g_assert_cmphex(csr5 & (CSR5_TPS | CSR5_RPS | CSR5_AIS), ==,
+                    CSR5_TPS | CSR5_RPS | CSR5_AIS);
+    g_assert_true(qtest_get_irq(qts, TEST_PCI_IRQ));
+    /* CSR6 keeps SR and ST clear: nothing turns them back on. */
+    g_assert_cmphex(qdec_csr_read(d, 6) & (CSR6_SR | CSR6_ST), ==, 0);
+    csr5 = qdec_csr_read(d, 5);
+    g_assert_cmpuint(CSR5_RS(csr5) | CSR5_TS(csr5), ==, 0);
+    /* The handler acknowledges them; the line drops. */
+    qdec_csr_write(d, 5, CSR5_TPS | CSR5_RPS);
+    g_assert_false(qtest_get_irq(qts, TEST_PCI_IRQ));
+
+    /* tulip_start_rxtx() with the new duplex. */
+    qtest_clock_step(qts, 5000);
+    qdec_csr_write(d, 6, csr6 | CSR6_FD);
+    g_assert_cmphex(qdec_csr_read(d, 6) & (CSR6_SR | CSR6_ST | CSR6_FD), ==,
+                    CSR6_SR | CSR6_ST | CSR6_FD);
+    csr5 = qdec_csr_read(d, 5);
+    g_assert_cmpuint(CSR5_RS(csr5), ==, RS_WAITING);
+    g_assert_cmpuint(CSR5_TS(csr5), ==, TS_SUSPENDED);
+    g_assert_false(csr5 & (CSR5_TPS | CSR5_RPS));
+
+    /* Both processes work again. */
+    make_frame(frame, sizeof(frame), bcast, 6);
+    g_assert_cmphex(qdec_tx(d, frame, sizeof(frame)), ==, 0);
+    g_assert_cmpint(backend_recv(sock[0], got, sizeof(got)), ==, 200);
+    backend_send(sock[0], our_mac, 250, 0x5b);
+    g_assert_cmpint(qdec_rx(d, got, sizeof(got), NULL), ==, 250);
+    qdec_stop(d);
+}
+
 /* Transmit auto-poll: no CSR1 write needed. */
 static void test_tx_autopoll(void *obj, void *data, QGuestAllocator *alloc)
 {
@@ -960,6 +1050,103 @@ static void test_default_mac(void *obj, void *data, QGuestAllocator *alloc)
     srom_mac(&m.dev[0], other);
     dec_machine_stop(&m);
     g_assert_cmpmem(other, 6, "\x52\x54\x00\xaa\xbb\xcc", 6);
+}
+
+/* Whether the card's PHY and GP port say the cable is in, now. */
+static bool card_link_up(QDec21140a *d)
+{
+    uint16_t bmsr;
+    bool pin_up;
+
+    qdec_phy_read(d, MII_BMSR);                 /* clear the latch */
+    bmsr = qdec_phy_read(d, MII_BMSR);
+    pin_up = !(qdec_csr_read(d, 12) & GP_PIN_LINK);
+    g_assert_cmpint(pin_up, ==, (bmsr & BMSR_LINK_AN) == BMSR_LINK_AN);
+    g_assert_cmpint(pin_up, ==, qdec_phy_read(d, MII_ANLPAR) != 0);
+    return pin_up;
+}
+
+static void set_link_of(QTestState *qts, const char *name, bool up)
+{
+    qtest_qmp_assert_success(qts, "{'execute': 'set_link', 'arguments': "
+                             "{'name': %s, 'up': %i}}", name, up);
+}
+
+/* One frame out and one in, or, with the cable out, neither. */
+static void expect_traffic(QDec21140a *d, int fd, bool flows)
+{
+    uint8_t frame[100], got[200];
+
+    make_frame(frame, sizeof(frame), bcast, 8);
+    if (!flows) {
+        g_assert_true(qdec_tx(d, frame, sizeof(frame)) & TDES0_ES);
+        g_assert_false(backend_pending(fd));
+        return;
+    }
+    g_assert_cmphex(qdec_tx(d, frame, sizeof(frame)), ==, 0);
+    g_assert_cmpint(backend_recv(fd, got, sizeof(got)), ==, 100);
+    backend_send(fd, our_mac, 150, 0x3c);
+    g_assert_cmpint(qdec_rx(d, got, sizeof(got), NULL), ==, 150);
+}
+
+/*
+ * QMP set_link takes the netdev's id or the NIC's (libvirt's virsh
+ * domif-setlink sends the NIC's, net0): either pulls the cable.  The
+ * cable is in only while both ends are up, since a frame passes neither
+ * a NIC nor a netdev whose link is down.
+ */
+static void test_link_by_either_id(void)
+{
+    QGuestAllocator alloc;
+    QTestState *qts;
+    QDec21140a d;
+    QPCIBus *bus;
+    int sock[2];
+
+    g_assert_cmpint(socketpair(PF_UNIX, SOCK_STREAM, 0, sock), ==, 0);
+    backend_set_timeout(sock[0]);
+    qts = qtest_initf("-machine pc -accel qtest "
+                      "-netdev socket,fd=%d,id=hs0 "
+                      "-device dec21140a,netdev=hs0,id=net0,addr=05.0,"
+                      "mac=00:03:ff:12:34:56", sock[1]);
+    bus = qpci_new_pc(qts, NULL);
+    pc_alloc_init(&alloc, qts, ALLOC_NO_FLAGS);
+    qdec_pci_init(&d, bus, QPCI_DEVFN(5, 0));
+    qdec_start(&d, &alloc, CSR6_PR);
+    g_assert_true(card_link_up(&d));
+    expect_traffic(&d, sock[0], true);
+
+    /* By the NIC's own id. */
+    set_link_of(qts, "net0", false);
+    g_assert_false(card_link_up(&d));
+    expect_traffic(&d, sock[0], false);
+    set_link_of(qts, "net0", true);
+    g_assert_true(card_link_up(&d));
+    expect_traffic(&d, sock[0], true);
+
+    /* By the netdev's id. */
+    set_link_of(qts, "hs0", false);
+    g_assert_false(card_link_up(&d));
+    expect_traffic(&d, sock[0], false);
+    set_link_of(qts, "hs0", true);
+    g_assert_true(card_link_up(&d));
+
+    /* The netdev pulled, the NIC plugged: still out, as for QEMU. */
+    set_link_of(qts, "hs0", false);
+    set_link_of(qts, "net0", true);
+    g_assert_false(card_link_up(&d));
+    expect_traffic(&d, sock[0], false);
+    set_link_of(qts, "hs0", true);
+    g_assert_true(card_link_up(&d));
+    expect_traffic(&d, sock[0], true);
+
+    qdec_stop(&d);
+    qdec_pci_fini(&d);
+    qpci_free_pc(bus);
+    alloc_destroy(&alloc);
+    qtest_quit(qts);
+    close(sock[0]);
+    close(sock[1]);
 }
 
 /* vpcnet-mac, built from the same sources in QEMU's tree. */
@@ -1403,6 +1590,7 @@ static void register_dec21140a_tests(void)
     qos_add_test("gp-timer", "dec21140a", test_gp_timer, &opts);
     qos_add_test("link", "dec21140a", test_link, &opts);
     qos_add_test("reset-state", "dec21140a", test_reset_state, &opts);
+    qos_add_test("stop-sequence", "dec21140a", test_stop_sequence, &opts);
     qos_add_test("tx-autopoll", "dec21140a", test_tx_autopoll, &opts);
     qos_add_test("loopback", "dec21140a", test_loopback, &opts);
     qos_add_test("hostile-descriptors", "dec21140a", test_hostile, &opts);
@@ -1417,6 +1605,7 @@ static void register_dec21140a_tests(void)
 /* Tests that boot machines of their own, outside the qos graph. */
 static void register_dec21140a_machine_tests(void)
 {
+    qtest_add_func("dec21140a/link-by-either-id", test_link_by_either_id);
     qtest_add_func("dec21140a/mac/tool-agrees", test_mac_tool_agrees);
     qtest_add_func("dec21140a/mac/hotplug", test_mac_hotplug);
     qtest_add_func("dec21140a/mac/tool-errors", test_mac_tool_errors);

@@ -9,7 +9,8 @@
 #
 # Phases: joined (a joined group), unjoined (a group we did not join),
 # foreign (another station's unicast), promisc (the same in promiscuous
-# mode).  Results: groups, ready <phase>, rx.<phase>.
+# mode).  Results: groups, ready <phase>, rx.<phase>, dmesg.stop_failed,
+# dmesg.debug (see nic.sh).
 
 # shellcheck source=../lib.sh
 . /usr/lib/vpcnet/lib.sh
@@ -34,4 +35,6 @@ for phase in joined unjoined foreign promisc; do
     sleep "$(arg wait 3)"
     result "rx.$phase" $(($(rx) - before))
 done
+dmesg_count dmesg.debug 'tulip_up(), irq'
+dmesg_count dmesg.stop_failed 'tulip_stop_rxtx() failed'
 exit 0

@@ -5,7 +5,8 @@
 # gateway (each NIC sits on its own network).
 #
 # Results: count, and per interface N (0-based, name order): nic.N.driver,
-# nic.N.mac, nic.N.dhcp ok|fail, nic.N.ip, nic.N.ping ok|fail.
+# nic.N.mac, nic.N.dhcp ok|fail, nic.N.ip, nic.N.ping ok|fail;
+# dmesg.stop_failed, dmesg.debug (see nic.sh).
 
 # shellcheck source=../lib.sh
 . /usr/lib/vpcnet/lib.sh
@@ -34,4 +35,6 @@ for iface in $(eth_ifaces); do
     n=$((n + 1))
 done
 result count "$n"
+dmesg_count dmesg.debug 'tulip_up(), irq'
+dmesg_count dmesg.stop_failed 'tulip_stop_rxtx() failed'
 exit $rc

@@ -11,7 +11,10 @@
 #   put_mb=N    size of the upload (default 20)
 #
 # Results: driver, mac, carrier, chip, mii, duplex (kernel log lines),
-# dhcp, ip, ping, get.bytes, get.sha256, put.sha256, put.reply.
+# dhcp, ip, ping, get.bytes, get.sha256, put.sha256, put.reply, and at
+# the end dmesg.debug (tulip's debug lines seen: boot with
+# tulip.dyndbg=+p tulip.tulip_debug=2 for them) and dmesg.stop_failed
+# (how often the driver found the chip not stopping when told).
 
 # shellcheck source=../lib.sh
 . /usr/lib/vpcnet/lib.sh
@@ -54,4 +57,6 @@ if [ -n "$dest" ]; then
     result put.reply "$(nc "${dest%:*}" "${dest##*:}" </tmp/put)"
     rm -f /tmp/put
 fi
+dmesg_count dmesg.debug 'tulip_up(), irq'
+dmesg_count dmesg.stop_failed 'tulip_stop_rxtx() failed'
 exit 0
