@@ -232,6 +232,13 @@ int vpc_dhcp_config_check(const VpcDhcpConfig *cfg, char *err, size_t errlen)
                || (cfg->n_reservations && !cfg->reservations)) {
         why = "too many reservations";
     }
+    if (!why && cfg->search_len > VPC_DHCP_SEARCH_MAX) {
+        why = "domain search list too long";
+    }
+    if (!why && (memchr(cfg->client_hostname, 0,
+                        sizeof(cfg->client_hostname)) == NULL)) {
+        why = "client host name too long";
+    }
     for (unsigned i = 0; !why && i < cfg->n_dns; i++) {
         if (cfg->dns[i] == 0) {
             why = "DNS server 0.0.0.0";
@@ -698,6 +705,23 @@ static VpcDhcpResult send_reply(VpcDhcpServer *s, const VpcDhcpRequest *rq,
         if (s->cfg.domain[0]) {
             vpc_dhcp_put_option(&w, VPC_DHCP_OPT_DOMAIN, s->cfg.domain,
                                 strlen(s->cfg.domain));
+        }
+        if (s->cfg.client_hostname[0]) {
+            vpc_dhcp_put_option(&w, VPC_DHCP_OPT_HOSTNAME,
+                                s->cfg.client_hostname,
+                                strlen(s->cfg.client_hostname));
+        }
+        if (s->cfg.mtu) {
+            uint8_t mtu[2];
+
+            vpc_put_be16(mtu, s->cfg.mtu);
+            vpc_dhcp_put_option(&w, VPC_DHCP_OPT_MTU, mtu, 2);
+        }
+        /* The search list is the one that may not fit in 548 bytes. */
+        if (s->cfg.search_len &&
+            s->cfg.search_len + 2 <= vpc_dhcp_writer_room(&w)) {
+            vpc_dhcp_put_option(&w, VPC_DHCP_OPT_SEARCH, s->cfg.search,
+                                s->cfg.search_len);
         }
     }
     /* RFC 6842: echo the client identifier, when it still fits. */

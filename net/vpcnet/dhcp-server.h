@@ -78,6 +78,7 @@
 #define VPC_DHCP_MAX_DNS            4
 #define VPC_DHCP_DOMAIN_MAX         64      /* characters, without NUL */
 #define VPC_DHCP_HOSTNAME_MAX       63
+#define VPC_DHCP_SEARCH_MAX         255     /* encoded option 119 bytes */
 #define VPC_DHCP_MAX_LEASES         65536
 #define VPC_DHCP_MAX_RANGE          65536
 #define VPC_DHCP_MAX_RESERVATIONS   4096
@@ -107,6 +108,12 @@ typedef struct VpcDhcpReservation {
  * @dns: DNS servers (option 6).
  * @n_dns: entries used in @dns, 0 for no option 6.
  * @domain: domain name (option 15), "" for none.
+ * @client_hostname: the host name to give the client (option 12), ""
+ *                   for none.
+ * @search: the domain search list (option 119), already encoded
+ *          (vpc_dhcp_encode_search()), @search_len bytes; 0 for none.
+ * @search_len: see @search.
+ * @mtu: the interface MTU (option 26), 0 for none.
  * @lease_time: lease duration in seconds (option 51).
  * @offer_hold: seconds an offered address stays reserved for its client.
  * @decline_hold: seconds a declined address is kept from everybody.
@@ -129,6 +136,10 @@ typedef struct VpcDhcpConfig {
     uint32_t dns[VPC_DHCP_MAX_DNS];
     unsigned n_dns;
     char domain[VPC_DHCP_DOMAIN_MAX + 1];
+    char client_hostname[VPC_DHCP_HOSTNAME_MAX + 1];
+    uint8_t search[VPC_DHCP_SEARCH_MAX];
+    unsigned search_len;
+    uint16_t mtu;
     uint32_t lease_time;
     uint32_t offer_hold;
     uint32_t decline_hold;

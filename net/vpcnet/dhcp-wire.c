@@ -229,3 +229,34 @@ int vpc_dhcp_writer_finish(VpcDhcpWriter *w, size_t min_len)
     }
     return (int)w->len;
 }
+
+int vpc_dhcp_encode_search(const char *const *names, unsigned n,
+                           uint8_t *out, size_t cap)
+{
+    size_t len = 0;
+
+    for (unsigned i = 0; i < n; i++) {
+        const char *p = names[i];
+
+        while (*p) {
+            const char *dot = strchr(p, '.');
+            size_t label = dot ? (size_t)(dot - p) : strlen(p);
+
+            if (label == 0 || label > 63 || len + 1 + label >= cap) {
+                return VPC_PKT_TOO_BIG;
+            }
+            out[len++] = (uint8_t)label;
+            memcpy(out + len, p, label);
+            len += label;
+            p += label;
+            if (*p == '.') {
+                p++;
+            }
+        }
+        if (len + 1 > cap) {
+            return VPC_PKT_TOO_BIG;
+        }
+        out[len++] = 0;
+    }
+    return (int)len;
+}

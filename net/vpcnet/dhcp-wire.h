@@ -41,6 +41,7 @@
 #define VPC_DHCP_OPT_DNS            6
 #define VPC_DHCP_OPT_HOSTNAME       12
 #define VPC_DHCP_OPT_DOMAIN         15
+#define VPC_DHCP_OPT_MTU            26
 #define VPC_DHCP_OPT_REQUESTED_IP   50
 #define VPC_DHCP_OPT_LEASE_TIME     51
 #define VPC_DHCP_OPT_OVERLOAD       52
@@ -52,6 +53,7 @@
 #define VPC_DHCP_OPT_T1             58
 #define VPC_DHCP_OPT_T2             59
 #define VPC_DHCP_OPT_CLIENT_ID      61
+#define VPC_DHCP_OPT_SEARCH         119     /* RFC 3397 */
 #define VPC_DHCP_OPT_END            255
 
 /**
@@ -186,5 +188,14 @@ size_t vpc_dhcp_writer_room(const VpcDhcpWriter *w);
  * the message length or the first error met.
  */
 int vpc_dhcp_writer_finish(VpcDhcpWriter *w, size_t min_len);
+
+/*
+ * vpc_dhcp_encode_search - encode @n domain names as an RFC 3397 option
+ * 119 value (DNS wire format, without compression) into @out.  Returns
+ * its length, or VPC_PKT_TOO_BIG when it needs more than @cap bytes or a
+ * name is not a valid domain name (labels of 1 to 63 characters).
+ */
+int vpc_dhcp_encode_search(const char *const *names, unsigned n,
+                           uint8_t *out, size_t cap);
 
 #endif

@@ -39,6 +39,24 @@ int vpc_udp_parse(const VpcIpv4View *ip, VpcUdpView *udp)
     return VPC_PKT_OK;
 }
 
+int vpc_udp_parse_header(const uint8_t *l4, size_t len, VpcUdpView *udp)
+{
+    memset(udp, 0, sizeof(*udp));
+    if (len < VPC_UDP_HLEN) {
+        return VPC_PKT_UDP_TRUNCATED;
+    }
+    udp->length = vpc_get_be16(l4 + 4);
+    if (udp->length < VPC_UDP_HLEN || udp->length > len) {
+        return VPC_PKT_UDP_LENGTH;
+    }
+    udp->checksum = vpc_get_be16(l4 + 6);
+    udp->src_port = vpc_get_be16(l4);
+    udp->dst_port = vpc_get_be16(l4 + 2);
+    udp->payload = l4 + VPC_UDP_HLEN;
+    udp->payload_len = udp->length - VPC_UDP_HLEN;
+    return VPC_PKT_OK;
+}
+
 int vpc_udp6_parse(const VpcIpv6View *ip, VpcUdpView *udp)
 {
     const uint8_t *p = ip->l4;

@@ -40,6 +40,13 @@ typedef struct VpcUdpView {
 int vpc_udp_parse(const VpcIpv4View *ip, VpcUdpView *udp);
 
 /*
+ * vpc_udp_parse_header - the UDP header and length of the datagram at
+ * @l4 (@len upper-layer bytes), without looking at the checksum: for
+ * callers that verify it themselves or were told it is offloaded.
+ */
+int vpc_udp_parse_header(const uint8_t *l4, size_t len, VpcUdpView *udp);
+
+/*
  * vpc_udp6_parse - parse the UDP datagram carried by @ip, verifying its
  * checksum, which IPv6 makes mandatory (RFC 8200 section 8.1: a zero
  * checksum is refused).  Fragments are refused.
