@@ -2,6 +2,10 @@
 #
 # -netdev nat and vpcnet-nat (issue 8).
 
+# vpcnet-nat, the translator on a namespace's tap, built with QEMU's tree
+# (net/vpcnet/nat/meson.build) and linked as build/vpcnet-nat.
+TARGETS += net/vpcnet/nat/vpcnet-nat
+
 # NAT engines side by side: vpcnet-nat (once built), slirp4netns, pasta
 # (built from trixie's passt source into build/bench/passt) and the
 # kernel's veth path, in network namespaces of their own
