@@ -6,6 +6,7 @@
 #include "net/vpcnet/dhcp-leases.h"
 #include "net/vpcnet/ipv4.h"
 #include "net/vpcnet/macaddr.h"
+#include "net/vpcnet/parse.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -244,26 +245,6 @@ int vpc_dhcp_lease_file_save(VpcDhcpLeaseFile *lf, VpcDhcpServer *s,
 
 /* Loading */
 
-/* Decimal digits only, no sign, no space, no overflow. */
-static bool parse_u64_strict(const char *text, uint64_t *value)
-{
-    uint64_t v = 0;
-
-    if (!*text) {
-        return false;
-    }
-    for (; *text; text++) {
-        unsigned digit = (unsigned char)*text - '0';
-
-        if (digit > 9 || v > (UINT64_MAX - digit) / 10) {
-            return false;
-        }
-        v = v * 10 + digit;
-    }
-    *value = v;
-    return true;
-}
-
 /*
  * Take one "mac address state expires hostname" line.  Returns NULL, or
  * why the line is refused: here for its syntax, by the server for what
@@ -303,7 +284,7 @@ static const char *lease_line_load(VpcDhcpServer *s, char *line)
         return "bad IPv4 address";
     }
     info.addr = ntohl(in.s_addr);
-    if (!parse_u64_strict(fields[3], &info.expires)) {
+    if (vpc_parse_u64(fields[3], UINT64_MAX, &info.expires) < 0) {
         return "bad expiry time";
     }
     if (strcmp(fields[4], "-") != 0) {

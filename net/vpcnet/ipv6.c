@@ -155,7 +155,7 @@ bool vpc_ipv6_prefix_match(const uint8_t *a, const uint8_t *b,
     if (bits) {
         uint8_t mask = (uint8_t)(0xff << (8 - bits));
 
-        return (a[bytes] & mask) == (b[bytes] & mask);
+        return ((a[bytes] ^ b[bytes]) & mask) == 0;
     }
     return true;
 }

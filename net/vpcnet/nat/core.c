@@ -23,6 +23,7 @@
 #include "net/vpcnet/arp.h"
 #include "net/vpcnet/icmp6.h"
 #include "net/vpcnet/macaddr.h"
+#include "net/vpcnet/parse.h"
 
 #include <arpa/inet.h>
 #include <assert.h>
@@ -227,8 +228,7 @@ static int parse_v4_prefix(const char *text, uint32_t *addr, int default_len)
     }
     *addr = ntohl(in.s_addr);
     if (slash) {
-        char *end;
-        long v;
+        uint64_t v;
 
         if (inet_pton(AF_INET, slash + 1, &in) == 1) {
             uint32_t m = ntohl(in.s_addr);
@@ -239,8 +239,7 @@ static int parse_v4_prefix(const char *text, uint32_t *addr, int default_len)
             }
             return len;
         }
-        v = strtol(slash + 1, &end, 10);
-        if (end == slash + 1 || *end || v < 0 || v > 32) {
+        if (vpc_parse_u64(slash + 1, 32, &v) < 0) {
             return -1;
         }
         len = (int)v;
@@ -274,7 +273,7 @@ int vpc_nat_config_set_net6(VpcNatConfig *cfg, const char *text, char *err,
 {
     char buf[80];
     const char *slash = strchr(text, '/');
-    long len = 64;
+    uint64_t len = 64;
     uint8_t a[16];
 
     snprintf(buf, sizeof(buf), "%.*s",
@@ -284,10 +283,7 @@ int vpc_nat_config_set_net6(VpcNatConfig *cfg, const char *text, char *err,
         return -1;
     }
     if (slash) {
-        char *end;
-
-        len = strtol(slash + 1, &end, 10);
-        if (end == slash + 1 || *end || len < 8 || len > 126) {
+        if (vpc_parse_u64(slash + 1, 126, &len) < 0 || len < 8) {
             set_err(err, errlen, "ipv6-net=%s: prefix length must be 8 to "
                     "126", text);
             return -1;

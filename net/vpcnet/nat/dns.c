@@ -115,7 +115,8 @@ static size_t question_len(const uint8_t *q, size_t len)
             pos += 2;
             break;
         }
-        if (l > 63 || (name += l + 1) > 255) {
+        name += l + 1;
+        if (l > 63 || name > 255) {
             return 0;
         }
         pos += 1 + l;

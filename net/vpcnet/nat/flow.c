@@ -17,8 +17,9 @@
  * the idle sweep walks from the head and stops at the first flow still
  * within its timeout, so a sweep costs what it expires; eviction, when
  * the table is full, takes the head of the DNS list, then of the UDP
- * list, then of the echo list.  TCP connections are never evicted: a SYN that finds the table
- * full is refused with RST (tcp.c), which the guest sees at once.
+ * list, then of the echo list.  TCP connections are never evicted: a SYN
+ * that finds the table full is refused with RST (tcp.c), which the guest
+ * sees at once.
  *
  * Invariants: a slot is on the free list or in the hash table, never
  * both; a used slot is on exactly one LRU list, that of its type; every

@@ -35,6 +35,7 @@
  */
 #include "net/vpcnet/nat/nat.h"
 #include "net/vpcnet/daemon-util.h"
+#include "net/vpcnet/parse.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -161,18 +162,12 @@ static void usage(FILE *f)
 
 static int parse_uint(const char *text, unsigned long max, unsigned long *v)
 {
-    char *end;
-    unsigned long x;
+    uint64_t x;
 
-    if (!text[0] || text[0] == '-' || text[0] == '+') {
+    if (vpc_parse_u64(text, max, &x) < 0) {
         return -1;
     }
-    errno = 0;
-    x = strtoul(text, &end, 10);
-    if (errno || *end || x > max) {
-        return -1;
-    }
-    *v = x;
+    *v = (unsigned long)x;
     return 0;
 }
 
