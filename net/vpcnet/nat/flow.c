@@ -226,7 +226,8 @@ static NatFlow *flow_evict_one(VpcNat *nat)
 NatFlow *nat_flow_new(VpcNat *nat, const NatFlowKey *key, bool may_evict)
 {
     NatFlow *f;
-    uint32_t idx, slot;
+    uint32_t idx, slot, pending_next;
+    bool pending;
 
     if (nat->free_head == NAT_NONE && (!may_evict || !flow_evict_one(nat))) {
         nat_drop(nat, VPC_NAT_DROP_TABLE_FULL);
@@ -235,7 +236,12 @@ NatFlow *nat_flow_new(VpcNat *nat, const NatFlowKey *key, bool may_evict)
     idx = nat->free_head;
     f = &nat->flows[idx];
     nat->free_head = f->lru_next;
+    pending = f->in_pending_list;
+    pending_next = f->pending_next;
     memset(f, 0, sizeof(*f));
+    /* The slot may still be on the ACK list: it stays linked. */
+    f->in_pending_list = pending;
+    f->pending_next = pending_next;
     f->key = *key;
     f->fd = -1;
     f->watch.nat = nat;

@@ -126,7 +126,6 @@ typedef enum NatTcpState {
  * @fin_acked: the guest acknowledged it.
  * @ws_ok: both SYNs carried window scale.
  * @ack_pending: an ACK or window update is due at the end of the batch.
- * @in_pending_list: on the core's list of flows with @ack_pending.
  * @write_blocked: a write fell short; EPOLLOUT is awaited.
  * @wait_space: the host socket's send buffer is nearly full: EPOLLOUT is
  *              awaited to tell the guest when there is room again.
@@ -148,7 +147,6 @@ typedef enum NatTcpState {
  * @dup_acks: duplicate ACKs in a row.
  * @retries: retransmissions since the last progress.
  * @rto_ms: the retransmission timeout.
- * @pending_next: the next flow with @ack_pending.
  */
 typedef struct NatTcp {
     uint8_t state;
@@ -158,7 +156,6 @@ typedef struct NatTcp {
     bool fin_acked;
     bool ws_ok;
     bool ack_pending;
-    bool in_pending_list;
     bool write_blocked;
     bool wait_space;
     bool busy_paused;
@@ -176,7 +173,6 @@ typedef struct NatTcp {
     uint8_t dup_acks;
     uint8_t retries;
     uint32_t rto_ms;
-    uint32_t pending_next;
 } NatTcp;
 
 /**
@@ -219,6 +215,10 @@ typedef struct NatUdp {
  * @timer_prev: the previous flow with a timer.
  * @timer_next: the next.
  * @hash_slot: where the hash table points at it.
+ * @in_pending_list: on the core's list of TCP flows with an ACK due.
+ *                   Kept across free and reuse of the slot, since the
+ *                   list is only walked (and left) at the end of a batch.
+ * @pending_next: the next slot on that list.
  * @active_ns: when traffic last went through it.
  * @timer_ns: its protocol timer, 0 for none.
  * @tcp: TCP state.
@@ -237,6 +237,8 @@ typedef struct NatFlow {
     uint32_t timer_prev;
     uint32_t timer_next;
     uint32_t hash_slot;
+    bool in_pending_list;
+    uint32_t pending_next;
     int64_t active_ns;
     int64_t timer_ns;
     union {

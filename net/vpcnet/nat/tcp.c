@@ -243,9 +243,9 @@ static void send_rst_for(VpcNat *nat, const NatAddr *src, const NatAddr *dst,
 static void ack_later(VpcNat *nat, NatFlow *f)
 {
     f->tcp.ack_pending = true;
-    if (!f->tcp.in_pending_list) {
-        f->tcp.in_pending_list = true;
-        f->tcp.pending_next = nat->ack_pending_head;
+    if (!f->in_pending_list) {
+        f->in_pending_list = true;
+        f->pending_next = nat->ack_pending_head;
         nat->ack_pending_head = nat_flow_index(nat, f);
     }
 }
@@ -931,8 +931,8 @@ void nat_tcp_flush(VpcNat *nat)
     while (nat->ack_pending_head != NAT_NONE) {
         NatFlow *f = &nat->flows[nat->ack_pending_head];
 
-        nat->ack_pending_head = f->tcp.pending_next;
-        f->tcp.in_pending_list = false;
+        nat->ack_pending_head = f->pending_next;
+        f->in_pending_list = false;
         if (f->key.type != NAT_FLOW_TCP || !f->tcp.ack_pending) {
             continue;
         }
