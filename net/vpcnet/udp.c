@@ -8,37 +8,6 @@
 
 #include <string.h>
 
-int vpc_udp_parse(const VpcIpv4View *ip, VpcUdpView *udp)
-{
-    const uint8_t *p = ip->payload;
-
-    memset(udp, 0, sizeof(*udp));
-    if (ip->protocol != VPC_IP_PROTO_UDP) {
-        return VPC_PKT_WRONG_PROTOCOL;
-    }
-    if (ip->is_fragment) {
-        return VPC_PKT_IP_FRAGMENT;
-    }
-    if (ip->payload_len < VPC_UDP_HLEN) {
-        return VPC_PKT_UDP_TRUNCATED;
-    }
-    udp->length = vpc_get_be16(p + 4);
-    if (udp->length < VPC_UDP_HLEN || udp->length > ip->payload_len) {
-        return VPC_PKT_UDP_LENGTH;
-    }
-    udp->checksum = vpc_get_be16(p + 6);
-    if (udp->checksum != 0
-        && vpc_l4_checksum_ipv4(ip->src, ip->dst, VPC_IP_PROTO_UDP,
-                                p, udp->length) != 0) {
-        return VPC_PKT_UDP_CHECKSUM;
-    }
-    udp->src_port = vpc_get_be16(p);
-    udp->dst_port = vpc_get_be16(p + 2);
-    udp->payload = p + VPC_UDP_HLEN;
-    udp->payload_len = udp->length - VPC_UDP_HLEN;
-    return VPC_PKT_OK;
-}
-
 int vpc_udp_parse_header(const uint8_t *l4, size_t len, VpcUdpView *udp)
 {
     memset(udp, 0, sizeof(*udp));
@@ -57,35 +26,47 @@ int vpc_udp_parse_header(const uint8_t *l4, size_t len, VpcUdpView *udp)
     return VPC_PKT_OK;
 }
 
-int vpc_udp6_parse(const VpcIpv6View *ip, VpcUdpView *udp)
+/* The checks both families share before the header. */
+static int udp_check_ip(uint8_t protocol, bool is_fragment, VpcUdpView *udp)
 {
-    const uint8_t *p = ip->l4;
-
     memset(udp, 0, sizeof(*udp));
-    if (ip->protocol != VPC_IP_PROTO_UDP) {
+    if (protocol != VPC_IP_PROTO_UDP) {
         return VPC_PKT_WRONG_PROTOCOL;
     }
-    if (ip->is_fragment) {
-        return VPC_PKT_IP_FRAGMENT;
+    return is_fragment ? VPC_PKT_IP_FRAGMENT : VPC_PKT_OK;
+}
+
+int vpc_udp_parse(const VpcIpv4View *ip, VpcUdpView *udp)
+{
+    int ret = udp_check_ip(ip->protocol, ip->is_fragment, udp);
+
+    if (ret == 0) {
+        ret = vpc_udp_parse_header(ip->payload, ip->payload_len, udp);
     }
-    if (ip->l4_len < VPC_UDP_HLEN) {
-        return VPC_PKT_UDP_TRUNCATED;
+    if (ret == 0 && udp->checksum != 0 &&
+        vpc_l4_checksum_ipv4(ip->src, ip->dst, VPC_IP_PROTO_UDP, ip->payload,
+                             udp->length) != 0) {
+        memset(udp, 0, sizeof(*udp));
+        ret = VPC_PKT_UDP_CHECKSUM;
     }
-    udp->length = vpc_get_be16(p + 4);
-    if (udp->length < VPC_UDP_HLEN || udp->length > ip->l4_len) {
-        return VPC_PKT_UDP_LENGTH;
+    return ret;
+}
+
+int vpc_udp6_parse(const VpcIpv6View *ip, VpcUdpView *udp)
+{
+    int ret = udp_check_ip(ip->protocol, ip->is_fragment, udp);
+
+    if (ret == 0) {
+        ret = vpc_udp_parse_header(ip->l4, ip->l4_len, udp);
     }
-    udp->checksum = vpc_get_be16(p + 6);
-    if (udp->checksum == 0
-        || vpc_l4_checksum_ipv6(ip->src, ip->dst, VPC_IP_PROTO_UDP, p,
-                                udp->length) != 0) {
-        return VPC_PKT_UDP_CHECKSUM;
+    if (ret == 0 &&
+        (udp->checksum == 0 ||
+         vpc_l4_checksum_ipv6(ip->src, ip->dst, VPC_IP_PROTO_UDP, ip->l4,
+                              udp->length) != 0)) {
+        memset(udp, 0, sizeof(*udp));
+        ret = VPC_PKT_UDP_CHECKSUM;
     }
-    udp->src_port = vpc_get_be16(p);
-    udp->dst_port = vpc_get_be16(p + 2);
-    udp->payload = p + VPC_UDP_HLEN;
-    udp->payload_len = udp->length - VPC_UDP_HLEN;
-    return VPC_PKT_OK;
+    return ret;
 }
 
 int vpc_udp4_frame_parse(const uint8_t *frame, size_t len, VpcEthView *eth,

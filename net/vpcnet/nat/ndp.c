@@ -92,6 +92,22 @@ static void send_na(VpcNat *nat, const uint8_t *target, const NatAddr *dst,
     }
 }
 
+/*
+ * Where an answer to a solicitation from @src goes: back to it, or to
+ * all nodes when it came from the unspecified address.
+ */
+static void answer_to(const NatAddr *src, bool from_unspec,
+                      const uint8_t *src_mac, NatAddr *dst, uint8_t mac[6])
+{
+    if (from_unspec) {
+        memcpy(dst->a, all_nodes, 16);
+        vpc_ipv6_multicast_mac(all_nodes, mac);
+    } else {
+        *dst = *src;
+        memcpy(mac, src_mac, 6);
+    }
+}
+
 static bool is_our_addr(const VpcNat *nat, const uint8_t *a)
 {
     return memcmp(a, nat->gw6.a, 16) == 0 || memcmp(a, nat->dns6.a, 16) == 0 ||
@@ -120,13 +136,7 @@ void nat_ndp_input(VpcNat *nat, const VpcEthView *eth,
     }
     switch (v.type) {
     case VPC_ICMP6_ROUTER_SOLICIT:
-        if (from_unspec) {
-            memcpy(dst.a, all_nodes, 16);
-            vpc_ipv6_multicast_mac(all_nodes, mac);
-        } else {
-            dst = src;
-            memcpy(mac, eth->src, 6);
-        }
+        answer_to(&src, from_unspec, eth->src, &dst, mac);
         send_ra(nat, &dst, mac);
         /* From now on, advertise before the route would lapse. */
         nat->ra_ns = nat->now_ns + RA_INTERVAL_S * 1000000000ll;
@@ -141,13 +151,7 @@ void nat_ndp_input(VpcNat *nat, const VpcEthView *eth,
         if (!is_our_addr(nat, v.body + 4)) {
             return;     /* duplicate address detection, another guest */
         }
-        if (from_unspec) {
-            memcpy(dst.a, all_nodes, 16);
-            vpc_ipv6_multicast_mac(all_nodes, mac);
-        } else {
-            dst = src;
-            memcpy(mac, eth->src, 6);
-        }
+        answer_to(&src, from_unspec, eth->src, &dst, mac);
         send_na(nat, v.body + 4, &dst, mac, !from_unspec);
         break;
     case VPC_ICMP6_NEIGHBOR_ADVERT:
