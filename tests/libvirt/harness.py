@@ -97,10 +97,14 @@ class Libvirtd:
 
         with Libvirtd() as daemon:
             daemon.virsh('list', '--all')
+
+    wrap, when given, turns the daemon's command line into the one to run
+    (to start it, and so its QEMUs, in a network namespace).
     """
 
-    def __init__(self, label='libvirt'):
+    def __init__(self, label='libvirt', wrap=None):
         self.label = label
+        self.wrap = wrap
         self.dir = None
         self.proc = None
         self.uid = self.gid = None
@@ -154,6 +158,8 @@ class Libvirtd:
         if os.geteuid() == 0:
             argv = ['setpriv', '--reuid=%d' % self.uid, '--regid=%d' % self.gid,
                     '--clear-groups'] + argv
+        if self.wrap:
+            argv = self.wrap(argv)
         self.proc = subprocess.Popen(argv, env=self.env, stdin=subprocess.DEVNULL,
                                      stdout=log, stderr=subprocess.STDOUT,
                                      start_new_session=True)

@@ -16,13 +16,16 @@ Two domains boot side by side from the documented XML:
 - xml/four-nics.xml: four cards, each its own MAC and subnet; the fourth
   starts with <link state='down'/> and the guest sees no carrier on it
   until virsh domif-setlink brings it up; then the first card's link is
-  set down and up again and the guest notices both.
+  set down and up again and the guest notices both (Linux's tulip looks
+  at the PHY every 3 s while the link is down, every 60 s while it is
+  up).
 
 Prints TAP.
 """
 
 import os
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
@@ -114,30 +117,33 @@ def four_nics_and_link(tap, daemon, dom):
         dom.do('up %s 6' % i, timeout=30)
     getlink = daemon.virsh('domif-getlink', dom.name, macs[3], check=False).stdout.split()
     tap.equal(getlink[-1:], ['down'], "libvirt reports the fourth card's link down")
-    tap.equal([dom.get(i + '.carrier') for i in ifaces], ['1', '1', '1', '0'],
-              "<link state='down'/>: the guest sees no carrier on the fourth card only",
-              dom.result())
-    for n, i in enumerate(ifaces[:3]):
-        dom.do('lease %s' % i, timeout=90)
-    tap.ok(all(lease_ok(dom, i, '10.0.1%d.' % n) for n, i in enumerate(ifaces[:3])),
-           'the three connected cards get leases in their own subnets: %s'
-           % ' '.join(str(dom.get(i + '.ip')) for i in ifaces[:3]), dom.result())
+    # Linux shows carrier at "ip link set up", before it has looked; its
+    # first media tick, 3 s later, reads the PHY.
+    no_carrier = dom.do('carrier eth3 0 10', timeout=30) == 0
+    connected = all(dom.do('carrier %s 1 1' % i, timeout=30) == 0 for i in ifaces[:3])
+    tap.ok(no_carrier and connected,
+           "<link state='down'/>: the guest sees no carrier on the fourth card only",
+           dom.result())
+    dom.do('lease eth0', timeout=90)
 
-    started_down = dom.get('eth3.carrier') == '0'
     daemon.virsh('domif-setlink', dom.name, macs[3], 'up')
     noticed = dom.do('carrier eth3 1 20', timeout=40) == 0
-    tap.ok(started_down and noticed,
+    tap.ok(no_carrier and noticed,
            'virsh domif-setlink IF up: the guest sees carrier on the fourth card (after %s s)'
-           % dom.get('eth3.carrier.seconds'), dom.result(),
-           detail=None if started_down else 'it never lacked carrier')
-    dom.do('lease eth3', timeout=90)
-    tap.ok(lease_ok(dom, 'eth3', '10.0.13.'),
-           'and gets a lease through it (%s)' % dom.get('eth3.ip'), dom.result())
+           % dom.get('eth3.carrier.seconds'), dom.result())
 
+    # tulip looks at the PHY every 60 s while the link is up: pull the
+    # first card's cable now and get the other leases meanwhile.
     daemon.virsh('domif-setlink', dom.name, macs[0], 'down')
-    down = dom.do('carrier eth0 0 20', timeout=40) == 0
+    pulled = time.monotonic()
+    for i in ifaces[1:]:
+        dom.do('lease %s' % i, timeout=90)
+    tap.ok(all(lease_ok(dom, i, '10.0.1%d.' % n) for n, i in enumerate(ifaces)),
+           'every card gets a lease in its own subnet: %s'
+           % ' '.join(str(dom.get(i + '.ip')) for i in ifaces), dom.result())
+    down = dom.do('carrier eth0 0 75', timeout=100) == 0
     tap.ok(down, 'virsh domif-setlink IF down: the guest loses carrier on the first card '
-           '(after %s s)' % dom.get('eth0.carrier.seconds'), dom.result())
+           '(%.0f s after the command)' % (time.monotonic() - pulled), dom.result())
     daemon.virsh('domif-setlink', dom.name, macs[0], 'up')
     up = dom.do('carrier eth0 1 20', timeout=40) == 0
     tap.ok(down and up, 'virsh domif-setlink IF up: the guest sees carrier again (after %s s)'
