@@ -32,15 +32,10 @@ $(BUILD)/man/%: docs/man/%.rst
 	@mkdir -p $(@D)
 	@rst2man --halt=warning --exit-status=warning $< $@.tmp && mv $@.tmp $@
 
-# Built here on top of `make`: the data QEMU's install plan puts in its
-# data directory besides the keymaps, and the filter-bridge helper when
-# QEMU's tree knows it and `make` does not build it yet.
-INSTALL_DATA         := trace/trace-events-all
-FILTER_BRIDGE_HELPER := net/vpcnet/bridge/qemu-filter-bridge-helper
+# Built here on top of `make`: what QEMU's install plan puts in its data
+# directory besides the keymaps.
+INSTALL_DATA := trace/trace-events-all
 
 install: all man
 	@$(NINJA) -C $(OBJ) $(INSTALL_DATA) | { grep -v '^ninja: no work to do' || true; }
-	@if $(NINJA) -C $(OBJ) -t query $(FILTER_BRIDGE_HELPER) >/dev/null 2>&1; then \
-	    $(NINJA) -C $(OBJ) $(FILTER_BRIDGE_HELPER) | { grep -v '^ninja: no work to do' || true; }; \
-	fi
 	@PREFIX='$(PREFIX)' DESTDIR='$(DESTDIR)' ./scripts/install.sh
