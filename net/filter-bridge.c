@@ -209,16 +209,19 @@ static void fb_update_fd_handler(FilterBridgeState *s)
 
 /*
  * The cable: plugged while the programs are attached, the adapter is
- * up with carrier, and the user has not pulled it.
+ * up with carrier, and the user has not pulled it.  Like set_link on a
+ * netdev, this sets both ends; the NIC hears of every change (some
+ * NICs look at our end, some at their own).
  */
 static void fb_set_link(FilterBridgeState *s)
 {
     NetClientState *nic = s->nc.peer;
     bool down = !s->attached || !s->adapter_up || s->admin_link_down;
+    bool changed = s->nc.link_down != down;
 
     s->nc.link_down = down;
     if (nic && nic->info->type == NET_CLIENT_DRIVER_NIC &&
-        nic->link_down != down) {
+        (changed || nic->link_down != down)) {
         nic->link_down = down;
         if (nic->info->link_status_changed) {
             nic->info->link_status_changed(nic);
@@ -556,7 +559,8 @@ static bool fb_attach(FilterBridgeState *s, Error **errp)
     s->ips_fd = nfds > 1 ? fds[1] : -1;
     memcpy(s->mac, nic->conf->macaddr.a, 6);
     if (s->wifi) {
-        vpc_wifi_guest_init(&s->wifi_guest, s->mac, &fb_wifi_ops, s);
+        vpc_wifi_guest_init(&s->wifi_guest, s->mac, s->adapter_mac,
+                            &fb_wifi_ops, s);
     }
     s->attached = true;
     s->attach_failed = false;

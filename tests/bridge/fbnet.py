@@ -233,23 +233,38 @@ class Lan:
     def read_line(proc, pattern, timeout=20):
         """Wait for a line of proc's output matching @pattern (a regex);
         the match, or None at EOF or timeout.  Lines read are kept in
-        proc.seen."""
+        proc.seen.  Reads the pipe itself (os.read), so that select()
+        never misses lines sitting in a buffer."""
         import select
         deadline = time.monotonic() + timeout
-        proc.seen = getattr(proc, 'seen', [])
+        if not hasattr(proc, 'seen'):
+            proc.seen = []
+            proc.pending = b''
+        fd = proc.stdout.fileno()
         while True:
+            while b'\n' in proc.pending:
+                raw, proc.pending = proc.pending.split(b'\n', 1)
+                line = raw.decode(errors='replace')
+                proc.seen.append(line)
+                m = re.search(pattern, line)
+                if m:
+                    return m
             left = deadline - time.monotonic()
             if left <= 0:
                 return None
-            if not select.select([proc.stdout], [], [], left)[0]:
+            if not select.select([fd], [], [], left)[0]:
                 continue
-            line = proc.stdout.readline()
-            if not line:
+            data = os.read(fd, 65536)
+            if not data:
                 return None
-            proc.seen.append(line.rstrip())
-            m = re.search(pattern, line)
-            if m:
-                return m
+            proc.pending += data
+
+    @staticmethod
+    def collect(proc, timeout=30):
+        """Wait for @proc to exit; all its output read_line() has not
+        consumed."""
+        out, _ = proc.communicate(timeout=timeout)
+        return getattr(proc, 'pending', b'').decode(errors='replace') + (out or '')
 
     def stop(self, proc, sig=signal.SIGTERM):
         """End @proc (its whole group); its remaining output."""
@@ -263,7 +278,7 @@ class Lan:
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             out, _ = proc.communicate()
-        return out or ''
+        return getattr(proc, 'pending', b'').decode(errors='replace') + (out or '')
 
     def start_client(self, guest, mac, extra=(), relay=True):
         """fb-client as nobody in the host namespace: the helper, then a
@@ -357,18 +372,23 @@ table bridge vpcnet_ap {
         self.nsrun(self.lan, ['nft', '-f', path])
 
     def ap_drops(self):
-        """Frames the simulated access point dropped."""
+        """What the simulated access point dropped: (frames from the host's
+        adapter with a source other than its MAC, frames to it for a MAC
+        other than its own)."""
         out = self.nsrun(self.lan, ['nft', '-j', 'list', 'table', 'bridge',
                                     'vpcnet_ap']).stdout
-        total = 0
+        from_station = to_station = 0
         for item in json.loads(out).get('nftables', []):
             rule = item.get('rule')
             if not rule:
                 continue
-            for e in rule.get('expr', []):
-                if 'counter' in e:
-                    total += e['counter'].get('packets', 0)
-        return total
+            packets = sum(e['counter'].get('packets', 0)
+                          for e in rule.get('expr', []) if 'counter' in e)
+            if 'saddr' in json.dumps(rule.get('expr')):
+                from_station += packets
+            else:
+                to_station += packets
+        return from_station, to_station
 
     # -- what the filter bridge leaves behind ----------------------------
 

@@ -26,6 +26,10 @@ packet metadata on receive is put back in place.
         print "listening", then "sent SHA LEN"
   tcp-sink ADDR PORT
         connect, read to the end, print "got SHA LEN"
+  http-serve ADDR PORT
+        an HTTP server until SIGTERM: GET /blob/N answers N random
+        bytes and prints "served SHA N"; POST /upload prints and answers
+        "got SHA N" of the body; prints "listening" first
 
 Addresses may be IPv4 or IPv6.
 """
@@ -198,10 +202,56 @@ def cmd_tcp_sink(addr, port):
     print('got %s %d' % (sha, n), flush=True)
 
 
+def cmd_http_serve(addr, port):
+    import http.server
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            parts = self.path.strip('/').split('/')
+            if len(parts) != 2 or parts[0] != 'blob' or not parts[1].isdigit():
+                self.send_error(404)
+                return
+            data = os.urandom(int(parts[1]))
+            self.send_response(200)
+            self.send_header('Content-Length', str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+            print('served %s %d' % (hashlib.sha256(data).hexdigest(), len(data)),
+                  flush=True)
+
+        def do_POST(self):
+            n = int(self.headers.get('Content-Length', 0))
+            data = b''
+            while len(data) < n:
+                chunk = self.rfile.read(n - len(data))
+                if not chunk:
+                    break
+                data += chunk
+            line = 'got %s %d' % (hashlib.sha256(data).hexdigest(), len(data))
+            body = (line + '\n').encode()
+            self.send_response(200)
+            self.send_header('Content-Length', str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+            print(line, flush=True)
+
+        def log_message(self, *args):
+            pass
+
+    class Server(http.server.ThreadingHTTPServer):
+        address_family = family(addr)
+
+    srv = Server((addr, int(port)), Handler)
+    signal.signal(signal.SIGTERM, lambda *a: sys.exit(0))
+    print('listening', flush=True)
+    srv.serve_forever()
+
+
 COMMANDS = {
     'send': cmd_send, 'recv': cmd_recv, 'capture': cmd_capture,
     'tcp-serve': cmd_tcp_serve, 'tcp-send': cmd_tcp_send,
     'tcp-source': cmd_tcp_source, 'tcp-sink': cmd_tcp_sink,
+    'http-serve': cmd_http_serve,
 }
 
 if __name__ == '__main__':

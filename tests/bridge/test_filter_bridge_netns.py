@@ -76,7 +76,7 @@ def tcp(lan, server_ns, client_ns, addr, port, upload=True):
         lan.read_line(srv, 'listening', 10)
         cli = lan.nsrun(client_ns, [sys.executable, FBRAW, 'tcp-send', addr, str(port),
                                     str(TCP_BYTES)], check=False, timeout=90)
-        out = lan.stop(srv) if srv.poll() is None else srv.communicate()[0]
+        out = lan.stop(srv) if srv.poll() is None else Lan.collect(srv)
         sent = re.search(r'sent (\w+) (\d+)', cli.stdout)
         got = re.search(r'got (\w+) (\d+)', cli.stdout)
     else:
@@ -84,7 +84,7 @@ def tcp(lan, server_ns, client_ns, addr, port, upload=True):
         lan.read_line(srv, 'listening', 10)
         cli = lan.nsrun(client_ns, [sys.executable, FBRAW, 'tcp-sink', addr, str(port)],
                         check=False, timeout=90)
-        out = srv.communicate(timeout=30)[0]
+        out = Lan.collect(srv, 30)
         sent = re.search(r'sent (\w+) (\d+)', out)
         got = re.search(r'got (\w+) (\d+)', cli.stdout)
     ok = bool(sent and got and sent.groups() == got.groups() and
@@ -113,7 +113,7 @@ def broadcast_once(lan, sender_ns, sender_if, sender_mac, listeners, payload):
                           sender_mac, ETH_TEST, payload])
     got = {}
     for name, proc in procs.items():
-        out = proc.communicate(timeout=20)[0]
+        out = Lan.collect(proc, 20)
         got[name] = sum(1 for line in out.splitlines()
                         if line.startswith('got ') and payload in line)
     return got
@@ -193,7 +193,7 @@ def test_wired(lan):
     lan.read_line(rx, 'listening', 10)
     lan.nsrun(g2, [sys.executable, FBRAW, 'send', 'gx', PEER_MAC, G2_MAC, ETH_TEST,
                    'c0ffee' * 10])
-    out = rx.communicate(timeout=20)[0]
+    out = Lan.collect(rx, 20)
     want = PEER_MAC.replace(':', '') + G2_MAC.replace(':', '') + ETH_TEST + 'c0ffee' * 10
     tap.ok(('got ' + want) in out, 'raw non-IP frame guest -> LAN peer, unchanged',
            detail=out)
@@ -201,7 +201,7 @@ def test_wired(lan):
     lan.read_line(rx, 'listening', 10)
     lan.nsrun(lan.peer, [sys.executable, FBRAW, 'send', 'p1', G1_MAC, PEER_MAC, ETH_TEST,
                          'feed' * 20])
-    out = rx.communicate(timeout=20)[0]
+    out = Lan.collect(rx, 20)
     tap.ok('feed' * 20 in out, 'raw non-IP frame LAN peer -> guest', detail=out)
 
     # 802.1Q: a tagged frame (VLAN 42) both ways, unchanged
@@ -210,7 +210,7 @@ def test_wired(lan):
     lan.read_line(rx, 'listening', 10)
     lan.nsrun(g1, [sys.executable, FBRAW, 'send', 'gx', PEER_MAC, G1_MAC, '8100',
                    '002a' + ETH_TEST + '7a99ed' * 10])
-    out = rx.communicate(timeout=20)[0]
+    out = Lan.collect(rx, 20)
     want = PEER_MAC.replace(':', '') + G1_MAC.replace(':', '') + vlan + '7a99ed' * 10
     tap.ok(('got ' + want) in out, '802.1Q-tagged frame guest -> LAN peer, unchanged',
            detail=out)
@@ -218,7 +218,7 @@ def test_wired(lan):
     lan.read_line(rx, 'listening', 10)
     lan.nsrun(lan.peer, [sys.executable, FBRAW, 'send', 'p1', G2_MAC, PEER_MAC, '8100',
                          '002a' + ETH_TEST + '7a99ee' * 10])
-    out = rx.communicate(timeout=20)[0]
+    out = Lan.collect(rx, 20)
     want = G2_MAC.replace(':', '') + PEER_MAC.replace(':', '') + vlan + '7a99ee' * 10
     tap.ok(('got ' + want) in out, '802.1Q-tagged frame LAN peer -> guest, unchanged',
            detail=out)
@@ -242,7 +242,7 @@ def test_wired(lan):
     lan.read_line(rx, 'listening', 10)
     lan.nsrun(g1, [sys.executable, FBRAW, 'send', 'gx', PEER_MAC, '00:03:ff:66:66:66',
                    ETH_TEST, 'bad0' * 10, '3'])
-    out = rx.communicate(timeout=20)[0]
+    out = Lan.collect(rx, 20)
     after = counters(lan, c1)
     dropped = int(after.get('drop-spoofed-source', 0)) - \
         int(before.get('drop-spoofed-source', 0))
@@ -319,7 +319,7 @@ def test_wifi(lan):
     lan.read_line(rx, 'listening', 10)
     lan.nsrun(g1, [sys.executable, FBRAW, 'send', 'gx', PEER_MAC, G1_MAC, ETH_TEST,
                    'abcd' * 10])
-    out = rx.communicate(timeout=20)[0]
+    out = Lan.collect(rx, 20)
     k = counters(lan, c1)
     tap.ok('abcd' not in out and int(k.get('drop-wifi-non-ip', 0)) == 1,
            'Wi-Fi: a non-IP frame is dropped before the air, and counted',
@@ -329,7 +329,8 @@ def test_wifi(lan):
                       if d == 'in' and f[6:12] != bytes.fromhex(HOST_MAC.replace(':', ''))})
     tap.ok(not foreign and lan.ap_drops() == drops0,
            'Wi-Fi: every frame on the air came from the host MAC; the access '
-           'point dropped none', detail='%s, AP drops %d' % (foreign, lan.ap_drops() - drops0))
+           'point dropped none', detail='%s, AP drops %r, before %r' %
+           (foreign, lan.ap_drops(), drops0))
     tap.ok(int(k.get('wifi-steered', 0)) > 0 and int(k.get('wifi-rewritten', 0)) > 0,
            'Wi-Fi: counters show rewriting and steering', detail=str(k))
     lan.stop(c1)

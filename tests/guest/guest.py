@@ -284,6 +284,9 @@ class Guest:
     control   give the guest a control port (ttyS1, a unix socket on the
               host) over which send() talks to the scenario's host_wait
     env       environment of QEMU (default: this process's)
+    control_dir  where the control socket goes (default: a private
+              temporary directory); for a QEMU that runs as another
+              user, a directory that user may write.  Not removed.
 
     run() boots and waits in the calling thread.  Several guests at once:
     start() each, then wait_result() for what one reports while it runs,
@@ -292,7 +295,8 @@ class Guest:
 
     def __init__(self, qemu=None, devices=(), scenario='smoke', args=None,
                  timeout=120, name=None, modules=None, memory=256,
-                 append='', on_line=None, control=False, env=None):
+                 append='', on_line=None, control=False, env=None,
+                 control_dir=None):
         self.qemu = qemu_binary(qemu)
         self.devices = list(devices)
         self.scenario = scenario
@@ -311,7 +315,8 @@ class Guest:
         self._cond = threading.Condition()
         self._thread = None
         self._result = None
-        self._control_dir = None
+        self._control_dir = control_dir
+        self._own_control_dir = control_dir is None
         self._control_sock = None
         self._channel_ready = False
         self._outbox = []
@@ -422,7 +427,7 @@ class Guest:
                 self._channel_ready = False
                 self.finished = True
                 self._cond.notify_all()
-            if self._control_dir is not None:
+            if self._control_dir is not None and self._own_control_dir:
                 shutil.rmtree(self._control_dir, ignore_errors=True)
                 self._control_dir = None
         return Result(self.console, dict(self.values), done[0] if done else None)

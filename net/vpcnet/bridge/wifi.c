@@ -20,6 +20,8 @@ const char *vpc_wifi_counter_name(VpcWifiCounter c)
 {
     static const char *const names[VPC_WIFI_NR] = {
         [VPC_WIFI_DHCP_FLAGGED] = "dhcp-flagged",
+        [VPC_WIFI_DHCP_CHADDR] = "dhcp-chaddr",
+        [VPC_WIFI_DHCP_RESTORED] = "dhcp-restored",
         [VPC_WIFI_DHCP_CLIENT_ID] = "dhcp-client-id",
         [VPC_WIFI_DHCP_NO_ROOM] = "dhcp-no-room",
         [VPC_WIFI_LEARNED_ARP] = "learned-arp",
@@ -32,10 +34,12 @@ const char *vpc_wifi_counter_name(VpcWifiCounter c)
 }
 
 void vpc_wifi_guest_init(VpcWifiGuest *g, const uint8_t mac[6],
-                         const VpcWifiOps *ops, void *opaque)
+                         const uint8_t host_mac[6], const VpcWifiOps *ops,
+                         void *opaque)
 {
     memset(g, 0, sizeof(*g));
     memcpy(g->mac, mac, 6);
+    memcpy(g->host_mac, host_mac, 6);
     g->ops = ops;
     g->opaque = opaque;
 }
@@ -145,9 +149,20 @@ static void learn_v6(VpcWifiGuest *g, const uint8_t addr[16], uint64_t now)
     learn(g, &key, now, VPC_WIFI_LEARNED_NDP);
 }
 
+/* The UDP checksum of the datagram at @udp (IPv4 header at @ip), anew. */
+static void udp4_checksum(uint8_t *ip, uint8_t *udp, size_t udp_len)
+{
+    uint16_t csum;
+
+    vpc_put_be16(udp + 6, 0);
+    csum = vpc_l4_checksum_ipv4(vpc_get_be32(ip + 12), vpc_get_be32(ip + 16),
+                                VPC_IP_PROTO_UDP, udp, udp_len);
+    vpc_put_be16(udp + 6, csum ? csum : 0xffff);
+}
+
 /*
- * A BOOTREQUEST from the guest: the broadcast flag, and a client
- * identifier if it has none.  The frame has been parsed: @ip_off, @udp_off
+ * A BOOTREQUEST from the guest: the host's MAC in chaddr, the broadcast
+ * flag, and a client identifier if it has none.  The frame has been parsed: @ip_off, @udp_off
  * and @dhcp_off are where the headers start.
  */
 static size_t rewrite_dhcp_request(VpcWifiGuest *g, uint8_t *frame,
@@ -161,8 +176,15 @@ static size_t rewrite_dhcp_request(VpcWifiGuest *g, uint8_t *frame,
     size_t ihl = (size_t)(ip[0] & 0x0f) * 4;
     size_t end_off, new_dhcp_len = dhcp_len, new_len;
     VpcDhcpOpt opt;
-    uint16_t flags, csum;
+    uint16_t flags;
 
+    g->xid = dhcp->hdr.xid;
+    g->has_xid = true;
+    if (dhcp->hdr.htype == VPC_DHCP_HTYPE_ETHER && dhcp->hdr.hlen == 6 &&
+        vpc_mac_equal(dhcp->hdr.chaddr, g->mac)) {
+        memcpy(frame + dhcp_off + 28, g->host_mac, 6);
+        g->counters[VPC_WIFI_DHCP_CHADDR]++;
+    }
     flags = vpc_get_be16(frame + dhcp_off + 10);
     if (!(flags & VPC_DHCP_FLAG_BROADCAST)) {
         vpc_put_be16(frame + dhcp_off + 10, flags | VPC_DHCP_FLAG_BROADCAST);
@@ -195,10 +217,7 @@ static size_t rewrite_dhcp_request(VpcWifiGuest *g, uint8_t *frame,
     vpc_put_be16(ip + 2, (uint16_t)(ihl + 8 + new_dhcp_len));
     vpc_put_be16(ip + 10, 0);
     vpc_put_be16(ip + 10, vpc_ip_checksum(ip, ihl));
-    vpc_put_be16(udp + 6, 0);
-    csum = vpc_l4_checksum_ipv4(vpc_get_be32(ip + 12), vpc_get_be32(ip + 16),
-                                VPC_IP_PROTO_UDP, udp, 8 + new_dhcp_len);
-    vpc_put_be16(udp + 6, csum ? csum : 0xffff);
+    udp4_checksum(ip, udp, 8 + new_dhcp_len);
     new_len = dhcp_off + new_dhcp_len;
     /* Ethernet padding beyond the datagram is kept as it was */
     return new_len > len ? new_len : len;
@@ -272,22 +291,37 @@ size_t vpc_wifi_from_guest(VpcWifiGuest *g, uint8_t *frame, size_t len,
     }
 }
 
-void vpc_wifi_to_guest(VpcWifiGuest *g, const uint8_t *frame, size_t len,
+void vpc_wifi_to_guest(VpcWifiGuest *g, uint8_t *frame, size_t len,
                        uint64_t now)
 {
     VpcEthView eth;
     VpcIpv4View ip;
     VpcUdpView udp;
     VpcDhcpView dhcp;
+    uint8_t *ip_hdr, *udp_hdr;
 
     if (vpc_udp4_frame_parse(frame, len, &eth, &ip, &udp) != 0 ||
         udp.src_port != VPC_DHCP_SERVER_PORT ||
         udp.dst_port != VPC_DHCP_CLIENT_PORT ||
         vpc_dhcp_parse(udp.payload, udp.payload_len, &dhcp) != 0 ||
-        dhcp.hdr.op != VPC_BOOTREPLY || dhcp.msg_type != VPC_DHCPACK ||
-        dhcp.hdr.htype != VPC_DHCP_HTYPE_ETHER || dhcp.hdr.hlen != 6 ||
-        !vpc_mac_equal(dhcp.hdr.chaddr, g->mac)) {
+        dhcp.hdr.op != VPC_BOOTREPLY ||
+        dhcp.hdr.htype != VPC_DHCP_HTYPE_ETHER || dhcp.hdr.hlen != 6) {
         return;
     }
-    learn_v4(g, dhcp.hdr.yiaddr, now, VPC_WIFI_LEARNED_DHCP);
+    if (vpc_mac_equal(dhcp.hdr.chaddr, g->host_mac)) {
+        /* ours only if it answers our last request */
+        if (!g->has_xid || dhcp.hdr.xid != g->xid) {
+            return;
+        }
+        ip_hdr = frame + (ip.hdr - frame);
+        udp_hdr = ip_hdr + ip.hlen;
+        memcpy(udp_hdr + VPC_UDP_HLEN + 28, g->mac, 6);
+        udp4_checksum(ip_hdr, udp_hdr, udp.length);
+        g->counters[VPC_WIFI_DHCP_RESTORED]++;
+    } else if (!vpc_mac_equal(dhcp.hdr.chaddr, g->mac)) {
+        return;
+    }
+    if (dhcp.msg_type == VPC_DHCPACK) {
+        learn_v4(g, dhcp.hdr.yiaddr, now, VPC_WIFI_LEARNED_DHCP);
+    }
 }

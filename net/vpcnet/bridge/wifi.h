@@ -23,18 +23,20 @@
  * refuse an address (the host's own, say) and must put an accepted one
  * into the kernel's map; del_addr takes one out.
  *
- * DHCP.  A DHCP server answers a client at its hardware address unless
- * the client asks for broadcast, and on the air nothing arrives for the
- * guest's MAC: so every BOOTREQUEST the guest sends gets the broadcast
- * flag (as VirtualBox does).  So that each guest gets a lease of its
- * own even from servers (and access points) that key clients by the
- * one MAC they see, a request without a client identifier (option 61)
- * gets one: type 1 and the guest's MAC, as RFC 2132 suggests.  The
+ * DHCP.  On the air nothing arrives for the guest's MAC, and servers
+ * answer, and fill their ARP tables, by the client hardware address
+ * (chaddr): so every BOOTREQUEST the guest sends names the host's MAC
+ * in chaddr and asks for broadcast replies (VirtualBox sets the flag
+ * too).  So that each guest still gets a lease of its own, a request
+ * without a client identifier (option 61) gets one: type 1 and the
+ * guest's MAC, as RFC 2132 suggests; servers key leases by it.  The
  * option takes the END option's place and what padding follows it;
  * only when there is not enough does the frame grow, by at most
  * VPC_WIFI_DHCP_GROWTH bytes.  The UDP and IPv4 lengths and checksums
- * are then written anew.  Replies need no help: they are broadcast,
- * reach every guest, and name the guest's own MAC in chaddr.
+ * are then written anew.  A reply (broadcast, so every guest sees it)
+ * naming the host's MAC and the transaction id of the guest's last
+ * request is the guest's: its chaddr is given back, as the guest's
+ * DHCP client checks it.
  *
  * Everything else (non-IP protocols, which cannot be steered back on a
  * shared MAC) is the kernel's to drop.  The frame given to
@@ -73,6 +75,8 @@ typedef struct VpcWifiAddr {
 
 typedef enum VpcWifiCounter {
     VPC_WIFI_DHCP_FLAGGED,      /* requests given the broadcast flag */
+    VPC_WIFI_DHCP_CHADDR,       /* requests naming the host's MAC */
+    VPC_WIFI_DHCP_RESTORED,     /* replies given back the guest's MAC */
     VPC_WIFI_DHCP_CLIENT_ID,    /* requests given a client identifier */
     VPC_WIFI_DHCP_NO_ROOM,      /* requests too long to grow */
     VPC_WIFI_LEARNED_ARP,
@@ -89,6 +93,9 @@ const char *vpc_wifi_counter_name(VpcWifiCounter c);
 /**
  * VpcWifiGuest - one guest on a Wi-Fi adapter.
  * @mac: its MAC.
+ * @host_mac: the host adapter's, which it shares on the air.
+ * @xid: the transaction id of its last DHCP request...
+ * @has_xid: ...once it sent one.
  * @addrs: what it was heard to have.
  * @ops: the embedder's callbacks.
  * @opaque: passed to them.
@@ -96,6 +103,9 @@ const char *vpc_wifi_counter_name(VpcWifiCounter c);
  */
 typedef struct VpcWifiGuest {
     uint8_t mac[6];
+    uint8_t host_mac[6];
+    uint32_t xid;
+    bool has_xid;
     VpcWifiAddr addrs[VPC_WIFI_MAX_ADDRS];
     const VpcWifiOps *ops;
     void *opaque;
@@ -103,7 +113,8 @@ typedef struct VpcWifiGuest {
 } VpcWifiGuest;
 
 void vpc_wifi_guest_init(VpcWifiGuest *g, const uint8_t mac[6],
-                         const VpcWifiOps *ops, void *opaque);
+                         const uint8_t host_mac[6], const VpcWifiOps *ops,
+                         void *opaque);
 
 /*
  * vpc_wifi_from_guest - a frame the guest sends: learn from it, and
@@ -113,8 +124,12 @@ void vpc_wifi_guest_init(VpcWifiGuest *g, const uint8_t mac[6],
 size_t vpc_wifi_from_guest(VpcWifiGuest *g, uint8_t *frame, size_t len,
                            size_t cap, uint64_t now);
 
-/* vpc_wifi_to_guest - a frame for the guest: learn from a DHCPACK. */
-void vpc_wifi_to_guest(VpcWifiGuest *g, const uint8_t *frame, size_t len,
+/*
+ * vpc_wifi_to_guest - a frame for the guest: a DHCP reply to its request
+ * gets its chaddr back (@frame is writable), and a DHCPACK's address is
+ * learned.
+ */
+void vpc_wifi_to_guest(VpcWifiGuest *g, uint8_t *frame, size_t len,
                        uint64_t now);
 
 /* vpc_wifi_has_addr - whether @key is among the guest's addresses. */
