@@ -508,9 +508,18 @@ static void retransmit(VpcNat *nat, NatFlow *f)
         set_peek_off(f, 0);
     }
     send_pending_data(nat, f);
+    /*
+     * Nothing went out: the FIN may follow only if no data is left
+     * unacknowledged before it (the window or the guest's queue may have
+     * held the data back; a FIN here would end the stream early).
+     */
     if (f->key.type == NAT_FLOW_TCP && f->tcp.host_eof && !f->tcp.fin_sent &&
         f->tcp.snd_nxt == f->tcp.snd_una) {
-        send_fin(nat, f);
+        int queued = 1;
+
+        if (ioctl(f->fd, SIOCINQ, &queued) == 0 && queued == 0) {
+            send_fin(nat, f);
+        }
     }
 }
 
@@ -740,8 +749,7 @@ static bool guest_ack(VpcNat *nat, NatFlow *f, const VpcTcpView *tcp)
     }
     f->tcp.last_guest_wnd = tcp->window;
     /* More room in the guest's window: read on. */
-    if ((acked || f->tcp.guest_wnd > old_wnd) && !f->tcp.host_eof &&
-        !f->tcp.fin_sent) {
+    if ((acked || f->tcp.guest_wnd > old_wnd) && !f->tcp.fin_sent) {
         send_pending_data(nat, f);
         if (f->key.type != NAT_FLOW_TCP) {
             return false;
@@ -904,7 +912,7 @@ void nat_tcp_timer(VpcNat *nat, NatFlow *f)
         break;
     }
     if (f->tcp.snd_nxt == f->tcp.snd_una) {
-        if (f->tcp.guest_wnd == 0 && !f->tcp.host_eof) {
+        if (f->tcp.guest_wnd == 0 && !f->tcp.fin_sent) {
             /* Probe a zero window: an old ACK makes the guest answer. */
             send_ctrl(nat, f, VPC_TCP_ACK, f->tcp.snd_nxt - 1);
             f->tcp.rto_ms = f->tcp.rto_ms * 2 > TCP_RTO_MAX_MS
