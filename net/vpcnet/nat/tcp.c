@@ -289,6 +289,11 @@ static void set_reading(VpcNat *nat, NatFlow *f, bool on)
 static void maybe_finish(VpcNat *nat, NatFlow *f)
 {
     if (f->tcp.guest_fin && f->tcp.fin_acked) {
+        /* The ACK of the guest's FIN may still be due: it goes first. */
+        if (f->tcp.ack_pending) {
+            f->tcp.ack_pending = false;
+            send_ctrl(nat, f, VPC_TCP_ACK, f->tcp.snd_nxt);
+        }
         nat_flow_free(nat, f);
     }
 }
