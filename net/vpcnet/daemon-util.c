@@ -64,7 +64,13 @@ void vpc_log(const char *fmt, ...)
 
 void vpc_log_to_syslog(void)
 {
-    openlog(log_program, LOG_PID, LOG_DAEMON);
+    /*
+     * Connect to /dev/log and read the time zone (syslog's time stamps)
+     * now, while the daemon may still open files: a sandboxed daemon
+     * could not later.
+     */
+    tzset();
+    openlog(log_program, LOG_PID | LOG_NDELAY, LOG_DAEMON);
     log_syslog = true;
 }
 

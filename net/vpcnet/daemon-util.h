@@ -36,7 +36,11 @@ void vpc_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void vpc_vlog(const char *fmt, va_list ap)
     __attribute__((format(printf, 1, 0)));
 
-/* vpc_log_to_syslog - log to syslog (LOG_DAEMON) from now on. */
+/*
+ * vpc_log_to_syslog - log to syslog (LOG_DAEMON) from now on, connected
+ * to it now (LOG_NDELAY) and with the time zone read now, before a
+ * sandbox closes the file system.
+ */
 void vpc_log_to_syslog(void);
 
 /*

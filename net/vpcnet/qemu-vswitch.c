@@ -64,6 +64,21 @@
  * connection has existed for --idle-timeout seconds, or on SIGTERM,
  * SIGINT or SIGHUP, removing its socket first; the lease file stays.
  *
+ * Lockdown: the daemon parses what guests wrote, so once it is set up
+ * (lock held, lease file loaded, socket listening, event loop made,
+ * detached and connected to syslog) and before it reads a single
+ * message, it locks itself down for good (vswitch-sandbox.c, applied by
+ * sandbox.c): no_new_privs; Landlock, where the kernel has it, leaving
+ * it the socket directory only (the lease file's rewrite, the socket's
+ * removal at exit), no TCP and no signal to anyone else; and a seccomp
+ * allowlist of the calls this loop makes (sockets it already has,
+ * epoll, the signalfd, malloc without executable memory, the lease
+ * file, syslog), every other call killing the process with SIGSYS.  It
+ * cannot execute anything, fork, open a network socket, trace or signal
+ * a process, map executable memory nor, under Landlock, open another
+ * file of its user.  A kernel without Landlock gets the rest and a log
+ * line saying so; --no-sandbox skips it all, for debugging.
+ *
  * Limits: VSW_MAX_PORTS ports and MAX_HELLO connections waiting to join;
  * only the daemon's user (and root) may connect, which the socket's mode
  * already ensures and SO_PEERCRED checks again.
@@ -1328,6 +1343,7 @@ static int do_list(Daemon *d)
 int main(int argc, char **argv)
 {
     Daemon *d = &daemon_state;
+    VpcSandboxReport sandbox;
     int ready_fd = -1;
     int ret;
 
@@ -1360,6 +1376,14 @@ int main(int argc, char **argv)
     update_time(d);
     if (ready_fd >= 0) {
         vpc_daemonize_detach();
+    }
+    if (d->opt.no_sandbox) {
+        vpc_log("sandbox: off (--no-sandbox)");
+    } else if (vswitch_sandbox(&d->paths, &sandbox) < 0) {
+        teardown(d);
+        return 1;
+    }
+    if (ready_fd >= 0) {
         vpc_daemonize_ready(ready_fd);
     } else {
         vpc_log("listening on %s (pid %ld)", d->paths.sock_path,

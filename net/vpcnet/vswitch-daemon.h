@@ -5,7 +5,8 @@
  * includes.  qemu-vswitch.c is the daemon (its theory of operation is
  * there); vswitch-options.c reads its command line; vswitch-setup.c
  * finds and claims its place in the file system: the socket directory,
- * the lock and the listening socket.
+ * the lock and the listening socket; vswitch-sandbox.c is the policy
+ * the daemon locks itself down to once set up.
  */
 #ifndef VPCNET_VSWITCH_DAEMON_H
 #define VPCNET_VSWITCH_DAEMON_H
@@ -14,6 +15,7 @@
 #include <stdint.h>
 
 #include "net/vpcnet/dhcp-server.h"
+#include "net/vpcnet/sandbox.h"
 
 #define VSWITCH_MAX_RESERVATIONS    64      /* --reserve options */
 #define VSWITCH_DIR_BUF             160
@@ -31,6 +33,8 @@
  * @idle_timeout: seconds without connections before exiting, 0 never.
  * @daemonize: detach once the socket listens.
  * @list: print the running daemon's ports and leases instead.
+ * @no_sandbox: skip the lockdown (for debugging: strace, gdb, a
+ *              system call the policy lacks).
  */
 typedef struct VswitchOptions {
     const char *network;
@@ -43,6 +47,7 @@ typedef struct VswitchOptions {
     unsigned idle_timeout;
     bool daemonize;
     bool list;
+    bool no_sandbox;
 } VswitchOptions;
 
 /**
@@ -110,5 +115,15 @@ int vswitch_make_socket(const VswitchPaths *paths, int *listen_fd);
  * with errno set.
  */
 int vswitch_connect(int fd, const char *path);
+
+/* vswitch-sandbox.c */
+
+/*
+ * vswitch_sandbox - lock the daemon down for good, to the system calls
+ * its loop makes and to the socket directory of @paths; log what was
+ * applied (in @report too).  0, or -1 after saying why (seccomp could
+ * not be set up; a kernel without Landlock is not an error).
+ */
+int vswitch_sandbox(const VswitchPaths *paths, VpcSandboxReport *report);
 
 #endif /* VPCNET_VSWITCH_DAEMON_H */

@@ -35,6 +35,8 @@ static void usage(FILE *f)
 "                          syslog\n"
 "  --foreground            stay attached, log to stderr (the default)\n"
 "  --list                  print the running daemon's ports and leases\n"
+"  --no-sandbox            do not lock the daemon down once set up (no\n"
+"                          seccomp filter, no Landlock): for debugging\n"
 "  --help                  this text\n"
 "\n"
 "The socket is $XDG_RUNTIME_DIR/vpcnet/NAME.sock (/run/vpcnet for root,\n"
@@ -84,6 +86,7 @@ int vswitch_parse_options(int argc, char **argv, VswitchOptions *opt)
         { "daemonize", no_argument, NULL, 'D' },
         { "foreground", no_argument, NULL, 'f' },
         { "list", no_argument, NULL, 'l' },
+        { "no-sandbox", no_argument, NULL, 'S' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
@@ -169,6 +172,9 @@ int vswitch_parse_options(int argc, char **argv, VswitchOptions *opt)
             break;
         case 'l':
             opt->list = true;
+            break;
+        case 'S':
+            opt->no_sandbox = true;
             break;
         case 'h':
             usage(stdout);

@@ -5,10 +5,13 @@
 # private XDG_RUNTIME_DIR, join ports with HELLO, send and receive
 # frames (one per FRAME message, or batched in FRAMES messages), talk
 # DHCP to it, and check its files, lock, --list, idle exit and the
-# leases it keeps across a restart.  Prints TAP.
+# leases it keeps across a restart, all with the daemon locked down
+# (no_new_privs, seccomp, Landlock: /proc/PID/status says so) as it is
+# once set up, and once with --no-sandbox.  Prints TAP.
 #
 #   test-vswitch-daemon.py PATH-TO-qemu-vswitch
 
+import ctypes
 import os
 import re
 import select
@@ -116,6 +119,31 @@ def stop(p, sig=signal.SIGTERM):
     except subprocess.TimeoutExpired:
         p.kill()
         return p.wait()
+
+
+def proc_status(pid):
+    """/proc/PID/status as a dict of its fields."""
+    out = {}
+    with open('/proc/%d/status' % pid) as f:
+        for line in f:
+            key, _, value = line.partition(':')
+            out[key] = value.strip()
+    return out
+
+
+def sandboxed(pid):
+    """Whether @pid runs with no_new_privs and a seccomp filter."""
+    st = proc_status(pid)
+    return st.get('NoNewPrivs') == '1' and st.get('Seccomp') == '2'
+
+
+def landlock_abi():
+    """The kernel's Landlock ABI (landlock_create_ruleset's version), or 0."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.syscall.restype = ctypes.c_long
+    abi = libc.syscall(ctypes.c_long(444), None, ctypes.c_size_t(0),
+                       ctypes.c_uint32(1))
+    return max(abi, 0)
 
 
 def daemon_log(net):
@@ -276,6 +304,17 @@ def test_switching():
     ok(stat.S_ISSOCK(st_sock.st_mode) and
        stat.S_IMODE(st_sock.st_mode) == 0o600, 'socket mode is 0600',
        oct(st_sock.st_mode))
+    st = proc_status(d.pid)
+    ok(st.get('NoNewPrivs') == '1' and st.get('Seccomp') == '2',
+       'the daemon runs locked down: NoNewPrivs 1, Seccomp 2 (filter)',
+       (st.get('NoNewPrivs'), st.get('Seccomp')))
+    abi = landlock_abi()
+    want = ('Landlock ABI %d: files only in %s' % (abi, DIR) if abi
+            else 'file system not restricted')
+    ok('sandbox: seccomp allowlist of' in daemon_log('lan') and
+       want in daemon_log('lan'),
+       'and says so: seccomp, and Landlock when the kernel has it (ABI %d)'
+       % abi, daemon_log('lan'))
 
     a, b, c = (Client('lan', 'vm%s/net0' % x) for x in 'abc')
     sts = [x.status() for x in (a, b, c)]
@@ -378,6 +417,39 @@ def test_switching():
     rc = stop(d)
     ok(rc == 0 and not os.path.exists(sock_path('lan')),
        'SIGTERM: clean exit, socket removed', rc)
+
+
+def test_sighup():
+    """SIGHUP ends the daemon as SIGTERM does, saving what it leased."""
+    d = start('hup')
+    c = Client('hup', 'h')
+    addr, acked = dhcp_lease(c, 0x44, 0x4444)
+    c.close()
+    rc = stop(d, signal.SIGHUP)
+    with open(os.path.join(DIR, 'hup.leases')) as f:
+        leases = f.read()
+    ok(rc == 0 and acked and not os.path.exists(sock_path('hup')) and
+       re.search(r'^00:03:ff:00:00:44 %s bound ' % re.escape(acked), leases,
+                 re.M),
+       'SIGHUP: clean exit, socket removed, the lease saved',
+       (rc, acked, leases))
+
+
+def test_no_sandbox():
+    """--no-sandbox: the same daemon, not locked down."""
+    d = start('nosbx', '--no-sandbox')
+    st = proc_status(d.pid)
+    ok(st.get('NoNewPrivs') == '0' and st.get('Seccomp') == '0' and
+       'sandbox: off (--no-sandbox)' in daemon_log('nosbx'),
+       '--no-sandbox: NoNewPrivs 0, Seccomp 0, and it says so',
+       (st.get('NoNewPrivs'), st.get('Seccomp'), daemon_log('nosbx')))
+    a, b = Client('nosbx', 'a'), Client('nosbx', 'b')
+    a.send(eth(BCAST, mac(0x51), b'free'))
+    ok(len(b.frames()) == 1, 'and switches as usual')
+    a.close()
+    b.close()
+    ok(stop(d) == 0 and not os.path.exists(sock_path('nosbx')),
+       'and exits cleanly on SIGTERM')
 
 
 def protocol_errors(net):
@@ -618,6 +690,11 @@ def test_daemonize():
         a, st = None, e
     ok(r.returncode == 0 and st and st[0] == 0,
        '--daemonize returns once the socket accepts ports', (r, st))
+    with open(os.path.join(DIR, 'bg.lock')) as f:
+        pid = int(f.read().strip() or 0)
+    ok(pid and sandboxed(pid),
+       'the detached daemon runs locked down (NoNewPrivs 1, Seccomp 2)',
+       pid and proc_status(pid))
     again = subprocess.run([VSWITCH, '--network', 'bg', '--daemonize'],
                            env=ENV, timeout=10, capture_output=True)
     ok(again.returncode == 0,
@@ -646,6 +723,13 @@ def test_usage():
        '--list without a daemon says so', r.stderr)
 
 
+def test_none_killed():
+    """No daemon of the tests above died of its seccomp filter (SIGSYS)."""
+    rcs = [p.poll() for p in procs]
+    ok(procs and -signal.SIGSYS not in rcs and None not in rcs,
+       'every daemon started here has exited, none by SIGSYS', rcs)
+
+
 def main():
     try:
         test_usage()
@@ -655,8 +739,11 @@ def main():
         test_join_burst()
         test_dhcp_off()
         test_reserve()
+        test_sighup()
+        test_no_sandbox()
         test_idle()
         test_daemonize()
+        test_none_killed()
     finally:
         for p in procs:
             if p.poll() is None:
