@@ -11,10 +11,9 @@
 - The installed emulator finds its data directory (keymaps) relative to
   itself (-L help), and so does one installed with another PREFIX, from
   the same build.
-- Two domains defined from the installed XML examples of the internal
-  network, with <emulator> the installed binary, boot, get leases and
-  ping each other; the switch daemon QEMU started is the installed
-  qemu-vswitch.
+- A domain defined from the installed XML example of the internal
+  network, with <emulator> the installed binary, boots and gets a lease
+  from the switch daemon QEMU started, the installed qemu-vswitch.
 
 Prints TAP.
 """
@@ -70,6 +69,8 @@ def check_files(tap, root, prefix, make_out):
     pages = ['man1/qemu-vswitch.1', 'man1/vpcnet-mac.1', 'man7/vpcnet.7']
     if os.path.exists(path('libexec/qemu-filter-bridge-helper')):
         pages.append('man8/qemu-filter-bridge-helper.8')
+    if os.path.exists(path('bin/vpcnet-nat')):
+        pages.append('man1/vpcnet-nat.1')
     bad = []
     for page in pages:
         try:
@@ -126,31 +127,29 @@ def check_acls(tap, root, make_out, filter_helper):
 
 
 def boot_installed(tap, root, prefix):
+    """The installed internal-vm1.xml with the installed emulator: one
+    guest on the network is enough to need the firmware, the card and
+    the switch daemon, and to get a lease from it."""
     emulator = os.path.join(root + prefix, 'bin', 'qemu-system-x86_64')
-    examples = os.path.join(root + prefix, 'share/doc/vpcnet/libvirt')
+    example = os.path.join(root + prefix, 'share/doc/vpcnet/libvirt/internal-vm1.xml')
     with harness.Libvirtd('install') as daemon:
-        doms = [harness.TestDomain(daemon, harness.ET.parse(os.path.join(examples, name))
-                                   .getroot(), emulator=emulator, memory_mib=256)
-                for name in ('internal-vm1.xml', 'internal-vm2.xml')]
+        dom = harness.TestDomain(daemon, harness.ET.parse(example).getroot(),
+                                 emulator=emulator, memory_mib=256)
         try:
-            harness.start_all(doms)
+            dom.start()
         except harness.VirshError as e:
-            tap.ok(False, 'virsh define and start of the installed internal-vm1.xml and '
-                   'internal-vm2.xml, <emulator> the installed QEMU', detail=str(e))
+            tap.ok(False, 'virsh define and start of the installed internal-vm1.xml, '
+                   '<emulator> the installed QEMU', detail=str(e))
             return
-        tap.ok(True, 'virsh define and start of the installed internal-vm1.xml and '
-               'internal-vm2.xml, <emulator> the installed QEMU')
-        for d in doms:
-            d.do('nics')
-            d.do('up eth0 10')
-        for d in doms:
-            d.do('lease eth0', timeout=90)
-        tap.ok(all(d.get('eth0.dhcp') == 'ok' for d in doms),
-               'both guests get leases: %s' % ' '.join(str(d.get('eth0.ip')) for d in doms),
-               doms[0].result() if doms[0].get('eth0.dhcp') != 'ok' else doms[1].result())
-        peer = doms[1].get('eth0.ip')
-        tap.ok(peer and doms[0].do('ping eth0 %s' % peer, timeout=40) == 0,
-               'and reach each other', doms[0].result())
+        tap.ok(True, 'virsh define and start of the installed internal-vm1.xml, '
+               '<emulator> the installed QEMU')
+        dom.do('nics')
+        dom.do('up eth0 10')
+        dom.do('lease eth0', timeout=90)
+        tap.ok(dom.get('eth0.driver') == 'tulip' and dom.get('eth0.dhcp') == 'ok' and
+               (dom.get('eth0.ip') or '').startswith('169.254.'),
+               "the guest's dec21140a gets a lease %s from the internal network"
+               % dom.get('eth0.ip'), dom.result())
         switches = []
         for pid in daemon.processes():
             try:
@@ -160,12 +159,10 @@ def boot_installed(tap, root, prefix):
         want = os.path.join(root + prefix, 'bin', 'qemu-vswitch')
         tap.ok(want in switches, 'the switch daemon QEMU started is the installed '
                'qemu-vswitch', detail='running: %s' % ' '.join(switches))
-        for d in doms:
-            d.end()
-        for d in doms:
-            r = d.join(60)
-            tap.ok(r.rc == 0 and r.qemu_status == 'shut off',
-                   '%s: the guest finished and libvirt reports it shut off' % d.name, r)
+        dom.end()
+        r = dom.join(60)
+        tap.ok(r.rc == 0 and r.qemu_status == 'shut off',
+               'the guest finished and libvirt reports it shut off', r)
 
 
 def main():
