@@ -82,10 +82,12 @@ bool nat_dhcp_input(VpcNat *nat, const uint8_t *frame, size_t len)
     size_t vnet = nat->cfg.vnet_hdr_len;
     VpcDhcpReply out;
     VpcDhcpResult r;
+    uint64_t fragments;
 
     if (!nat->dhcp) {
         return false;
     }
+    fragments = vpc_dhcp_server_stats(nat->dhcp)->fragments;
     /* Wall-clock seconds: the server's leases are in Unix time. */
     r = vpc_dhcp_server_input(nat->dhcp, 0, frame, len,
                               (uint64_t)(nat->now_ns / 1000000000ll),
@@ -99,6 +101,17 @@ bool nat_dhcp_input(VpcNat *nat, const uint8_t *frame, size_t len)
         if (nat_send_frame(nat, nat->ctrl, vnet + out.len)) {
             nat->stats.dhcp_replies++;
         }
+        return true;
+    case VPC_DHCP_DROPPED:
+        /*
+         * The server drops any fragment to the gateway address, DHCP or
+         * not: the core counts those as fragments; anything else the
+         * server would not answer is a malformed request.
+         */
+        if (vpc_dhcp_server_stats(nat->dhcp)->fragments != fragments) {
+            return false;
+        }
+        nat_drop(nat, VPC_NAT_DROP_MALFORMED);
         return true;
     default:
         return true;
