@@ -20,7 +20,7 @@ int vpc_fb_record_format(const VpcFbRecord *r, char *buf, size_t cap)
     n = snprintf(buf, cap, MAGIC " v=1 mac=%s keeper=%d start=%llu qemu=%d "
                  "uid=%u tap=%s tap-ifindex=%u mode=%s\n", mac,
                  r->keeper_pid, (unsigned long long)r->keeper_start,
-                 r->qemu_pid, r->uid, r->tap, r->tap_ifindex,
+                 r->qemu_pid, r->uid, r->tap[0] ? r->tap : "-", r->tap_ifindex,
                  r->wifi ? "wifi" : "wired");
     return n < 0 || (size_t)n >= cap ? -1 : n;
 }
