@@ -26,11 +26,11 @@
 #   (never overwritten; they allow nothing until an admin adds a line)
 #
 # QEMU is configured relocatable (meson's default): it finds its data
-# directory and helpers relative to its own executable, so any PREFIX
+# directory and helpers relative to its own executable, and
+# qemu-bridge-helper its ACL (PREFIX/etc/qemu/bridge.conf), so any PREFIX
 # works from one build.  Firmware comes from Debian's packages
-# (--firmwarepath, absolute).  Only the helpers' ACL paths are fixed at
-# build time, on purpose: a setuid program must not trust where it was
-# started from.
+# (--firmwarepath, absolute).  Only qemu-filter-bridge-helper's ACL is
+# fixed at build time (/etc/qemu/filter-bridge.conf).
 #
 # The privileged step: run as root, this makes qemu-bridge-helper
 # CAP_NET_ADMIN-capable (setcap; setuid root without libcap2-bin) and
@@ -64,7 +64,13 @@ config() {
 }
 configured_prefix=$(config CONFIG_PREFIX)
 configured_datadir=$(config CONFIG_QEMU_DATADIR)
-bridge_acl=$(config CONFIG_QEMU_CONFDIR)/bridge.conf
+# qemu-bridge-helper finds its ACL like QEMU finds its data: relative to
+# its own executable when the configured path is under the prefix.
+confdir=$(config CONFIG_QEMU_CONFDIR)
+case "$confdir" in
+"$configured_prefix"/*) bridge_acl=$PREFIX/${confdir#"$configured_prefix"/}/bridge.conf ;;
+*) bridge_acl=$confdir/bridge.conf ;;
+esac
 filter_bridge_acl=$(sed -n 's/^#define VPC_ACL_DEFAULT_FILE *"\(.*\)"$/\1/p' \
                     "$repo/net/vpcnet/bridge/acl.h" 2>/dev/null || true)
 grep -q '^#define CONFIG_RELOCATABLE' "$obj/config-host.h" ||
@@ -186,8 +192,6 @@ else
 fi
 
 say "${#installed[@]} files under ${DESTDIR:-}$PREFIX"
-if [ "$PREFIX" != "$configured_prefix" ]; then
-    say "note: PREFIX differs from the configured prefix $configured_prefix; QEMU relocates"
-    say "      its data and helper paths, but qemu-bridge-helper still reads $bridge_acl"
-fi
+[ "$PREFIX" = "$configured_prefix" ] ||
+    say "relocated from the configured prefix $configured_prefix (QEMU finds its files from where it is)"
 say "ACLs: $bridge_acl${filter_bridge_acl:+ and $filter_bridge_acl} (edit to allow bridges/adapters)"

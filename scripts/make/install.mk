@@ -11,13 +11,11 @@
 # comment says where each file goes.
 #
 # PREFIX is not a configure option: QEMU is built relocatable and finds
-# its data and helpers relative to its executable, so a PREFIX other than
-# the configured one (/usr/local) needs no reconfigure and no rebuild.
-# What stays where the build put it is the helpers' ACL paths
-# (qemu-bridge-helper: the configured sysconfdir, /usr/local/etc/qemu;
-# qemu-filter-bridge-helper: /etc/qemu); moving the former means adding
-# --prefix/--sysconfdir to CONFIGURE in the Makefile, which regenerates
-# config-host.h and so recompiles all of QEMU.
+# its data, its helpers and qemu-bridge-helper its ACL relative to its
+# executable, so a PREFIX other than the configured one (/usr/local)
+# needs no reconfigure and no rebuild.  (A --prefix in CONFIGURE would
+# regenerate config-host.h and so recompile all of QEMU.)  Only
+# qemu-filter-bridge-helper's ACL is fixed: /etc/qemu/filter-bridge.conf.
 
 PREFIX  ?= /usr/local
 DESTDIR ?=

@@ -99,12 +99,14 @@ class Libvirtd:
             daemon.virsh('list', '--all')
 
     wrap, when given, turns the daemon's command line into the one to run
-    (to start it, and so its QEMUs, in a network namespace).
+    (to start it, and so its QEMUs, in a network namespace); qemu_conf is
+    more of qemu.conf (bridge_helper = "...").
     """
 
-    def __init__(self, label='libvirt', wrap=None):
+    def __init__(self, label='libvirt', wrap=None, qemu_conf=''):
         self.label = label
         self.wrap = wrap
+        self.qemu_conf = qemu_conf
         self.dir = None
         self.proc = None
         self.uid = self.gid = None
@@ -147,7 +149,7 @@ class Libvirtd:
         with open(self.path('config', 'libvirt', 'qemu.conf'), 'w') as f:
             # Without virtlogd (a systemd-socket-activated daemon) QEMU's
             # stdout and file chardevs are plain files.
-            f.write('stdio_handler = "file"\n')
+            f.write('stdio_handler = "file"\n' + self.qemu_conf)
         for root, subdirs, files in os.walk(self.dir):
             for name in [root] + [os.path.join(root, n) for n in subdirs + files]:
                 os.chown(name, self.uid, self.gid)

@@ -194,6 +194,15 @@ def main():
                'make install PREFIX=/opt/vpcnet from the same build: that QEMU finds its '
                'data in /opt/vpcnet/share/qemu', detail=proc.stdout + '\n-L help: '
                + ' '.join(dirs))
+        # qemu-bridge-helper reads PREFIX/etc/qemu/bridge.conf, relocated
+        # like QEMU's data: the installed file must be where it looks.
+        probe = subprocess.run([os.path.join(other, 'opt/vpcnet/libexec/qemu-bridge-helper'),
+                                '--br=vpcnet-none', '--fd=0'], stdin=subprocess.DEVNULL,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        acl = os.path.join(other, 'opt/vpcnet/etc/qemu/bridge.conf')
+        tap.ok(os.path.isfile(acl) and 'access denied by acl file' in probe.stdout,
+               'the /opt/vpcnet qemu-bridge-helper reads the installed '
+               '/opt/vpcnet/etc/qemu/bridge.conf (and it denies)', detail=probe.stdout)
 
         boot_installed(tap, root, prefix)
     finally:
