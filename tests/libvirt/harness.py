@@ -14,7 +14,8 @@ Libvirtd   Debian's libvirtd 9.0 in session mode, as an unprivileged user
            destroyed, the daemon is stopped by its pid, and any process
            whose environment still points into the temporary directory
            (a QEMU, a qemu-vswitch the QEMU started) is killed by its pid;
-           then the directory goes.
+           then the directory goes.  A Sentinel process does the same if
+           the test itself is killed.
 
 TestDomain One boot of the Linux test guest (tests/guest) as a libvirt
            domain.  The XML comes from a file in tests/libvirt/xml/, the
@@ -92,6 +93,61 @@ class VirshError(RuntimeError):
     pass
 
 
+# The sentinel's program: wait for the test to end (EOF on the pipe, also
+# when the test is killed outright), then kill by pid every process whose
+# environment points into one of the directories, and remove them.
+_SENTINEL = r"""
+import os, shutil, signal, sys, time
+fd, dirs = int(sys.argv[1]), sys.argv[2:]
+while os.read(fd, 4096):
+    pass
+markers = [('=' + d + '/').encode() for d in dirs]
+for _ in range(20):
+    found = []
+    for pid in os.listdir('/proc'):
+        if pid.isdigit() and int(pid) != os.getpid():
+            try:
+                with open('/proc/%s/environ' % pid, 'rb') as f:
+                    env = f.read()
+            except OSError:
+                continue
+            if any(m in env for m in markers):
+                found.append(int(pid))
+    if not found:
+        break
+    for pid in found:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    time.sleep(0.1)
+for d in dirs:
+    shutil.rmtree(d, ignore_errors=True)
+"""
+
+
+class Sentinel:
+    """Cleans up after the test even when it is killed (check.py's timeout
+    kills only the test's own process): a process of its own session
+    that waits for the test to exit, then kills whatever runs with its
+    environment in DIRS and removes DIRS.  After a normal exit it finds
+    nothing left to do."""
+
+    def __init__(self, *dirs):
+        r, self._w = os.pipe()
+        self.proc = subprocess.Popen([sys.executable, '-c', _SENTINEL, str(r)] + list(dirs),
+                                     pass_fds=(r,), start_new_session=True,
+                                     stdin=subprocess.DEVNULL)
+        os.close(r)
+
+    def close(self):
+        """Let the sentinel run now and wait for it."""
+        if self._w is not None:
+            os.close(self._w)
+            self._w = None
+            self.proc.wait()
+
+
 class Libvirtd:
     """A private libvirtd in session mode; see the module comment.
 
@@ -136,6 +192,7 @@ class Libvirtd:
             self.uid, self.gid = os.getuid(), os.getgid()
         self.dir = tempfile.mkdtemp(prefix='vpcnet-libvirt-')
         os.chmod(self.dir, 0o755)   # traversable: QEMU reads the guest files here
+        self.sentinel = Sentinel(self.dir)
         dirs = {'HOME': 'home', 'XDG_CONFIG_HOME': 'config', 'XDG_CACHE_HOME': 'cache',
                 'XDG_RUNTIME_DIR': 'run', 'XDG_DATA_HOME': 'data'}
         self.env = {'PATH': '/usr/sbin:/usr/bin:/sbin:/bin', 'LC_ALL': 'C'}
@@ -203,6 +260,7 @@ class Libvirtd:
             self._kill_leftovers()
             shutil.rmtree(self.dir, ignore_errors=True)
             self.dir = None
+            self.sentinel.close()
 
     def processes(self):
         """Pids of the processes whose environment points into our

@@ -169,6 +169,8 @@ def main():
     tap = Tap()
     root = tempfile.mkdtemp(prefix='vpcnet-destdir-')
     other = tempfile.mkdtemp(prefix='vpcnet-destdir-opt-')
+    # The staged setuid helpers go even if this test is killed.
+    sentinel = harness.Sentinel(root, other)
     try:
         # libvirt's QEMU runs as nobody and must reach the installed files.
         os.chmod(root, 0o755)
@@ -208,6 +210,7 @@ def main():
     finally:
         shutil.rmtree(root, ignore_errors=True)
         shutil.rmtree(other, ignore_errors=True)
+        sentinel.close()
     return tap.done()
 
 
