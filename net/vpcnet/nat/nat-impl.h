@@ -130,11 +130,18 @@ typedef enum NatTcpState {
  * @wait_space: the host socket's send buffer is nearly full: EPOLLOUT is
  *              awaited to tell the guest when there is room again.
  * @busy_paused: reading stopped because the guest's queue is full.
+ * @drained_paused: reading stopped because all the socket held is in
+ *                  flight (see drained() in tcp.c).
  * @dupack_burst: ACKs to repeat at the end of the batch (after a short
  *                write: three identical ACKs make the guest resend at
  *                once instead of after its retransmission timeout).
  * @last_guest_wnd: the guest's window field as last received, for
  *                  telling duplicate ACKs from window updates.
+ * @room_est: the room left in the host socket's send buffer, as last
+ *            measured less what we wrote since (0: measure).
+ * @sndbuf_est: its size, as last measured.
+ * @undiscarded: bytes the guest acknowledged that are still in the
+ *               socket's receive queue, before @snd_una.
  * @rcv_nxt: the next sequence number expected from the guest.
  * @snd_una: the oldest unacknowledged sequence number we sent.
  * @snd_nxt: the next sequence number we send.
@@ -159,8 +166,12 @@ typedef struct NatTcp {
     bool write_blocked;
     bool wait_space;
     bool busy_paused;
+    bool drained_paused;
     uint8_t dupack_burst;
     uint16_t last_guest_wnd;
+    uint32_t room_est;
+    uint32_t sndbuf_est;
+    uint32_t undiscarded;
     uint32_t rcv_nxt;
     uint32_t snd_una;
     uint32_t snd_nxt;

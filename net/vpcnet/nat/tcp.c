@@ -95,6 +95,8 @@
 #define TCP_GSO_MAX             65535
 #define TCP_DEFAULT_MSS         536
 #define TCP_DUPACK_THRESHOLD    3
+/* Acknowledged bytes left in the socket before one discard takes them. */
+#define TCP_DISCARD_BATCH       (32u << 10)
 
 static int64_t ms_from_now(const VpcNat *nat, uint32_t ms)
 {
@@ -160,6 +162,14 @@ static uint32_t rcv_window(VpcNat *nat, NatFlow *f)
     if (f->tcp.write_blocked || f->tcp.guest_fin) {
         return f->tcp.guest_fin ? max : 0;
     }
+    /*
+     * Between two looks at the socket the room only shrinks by what we
+     * wrote (the remote's ACKs only add to it): look again when half of
+     * the buffer seems gone, not on every ACK.
+     */
+    if (f->tcp.room_est && f->tcp.room_est >= f->tcp.sndbuf_est / 2) {
+        return f->tcp.room_est > max ? max : f->tcp.room_est;
+    }
     if (getsockopt(f->fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, &sl) < 0 ||
         ioctl(f->fd, SIOCOUTQ, &outq) < 0) {
         return max;
@@ -177,7 +187,25 @@ static uint32_t rcv_window(VpcNat *nat, NatFlow *f)
     if (room < 0) {
         room = 0;
     }
+    f->tcp.sndbuf_est = (uint32_t)sndbuf;
+    f->tcp.room_est = (uint32_t)room;
     return room > max ? max : (uint32_t)room;
+}
+
+/*
+ * Take the bytes the guest acknowledged out of the socket.  Done lazily,
+ * TCP_DISCARD_BATCH at a time (the peek offset skips them meanwhile),
+ * and before a normal close, which with data left unread would be an
+ * RST.
+ */
+static void discard_acked(VpcNat *nat, NatFlow *f, bool all)
+{
+    if (f->tcp.undiscarded &&
+        (all || !nat->peek_off_ok ||
+         f->tcp.undiscarded >= TCP_DISCARD_BATCH)) {
+        recv(f->fd, NULL, f->tcp.undiscarded, MSG_TRUNC | MSG_DONTWAIT);
+        f->tcp.undiscarded = 0;
+    }
 }
 
 /*
@@ -294,6 +322,7 @@ static void maybe_finish(VpcNat *nat, NatFlow *f)
             f->tcp.ack_pending = false;
             send_ctrl(nat, f, VPC_TCP_ACK, f->tcp.snd_nxt);
         }
+        discard_acked(nat, f, true);
         nat_flow_free(nat, f);
     }
 }
@@ -387,6 +416,24 @@ static void send_fin(VpcNat *nat, NatFlow *f)
 }
 
 /*
+ * Everything the socket holds has been peeked.  Readiness is level
+ * triggered and peeked data is still there, so the socket would wake us
+ * for nothing until the guest acknowledges it: while data is in flight
+ * we stop watching it, and the guest's ACK (guest_ack) reads on.  With
+ * nothing in flight the acknowledged bytes go and we watch again.
+ */
+static void drained(VpcNat *nat, NatFlow *f)
+{
+    if (f->tcp.snd_nxt != f->tcp.snd_una) {
+        f->tcp.drained_paused = true;
+        set_reading(nat, f, false);
+    } else {
+        discard_acked(nat, f, true);
+        set_reading(nat, f, true);
+    }
+}
+
+/*
  * Send what the socket holds and the guest's window allows, peeking it
  * into frame buffers.
  */
@@ -447,7 +494,7 @@ static void send_pending_data(VpcNat *nat, NatFlow *f)
         n = recvmsg(f->fd, &msg, MSG_PEEK | MSG_DONTWAIT);
         if (n < 0) {
             if (errno == EAGAIN || errno == EWOULDBLOCK) {
-                set_reading(nat, f, true);
+                drained(nat, f);
                 return;
             }
             tcp_reset(nat, f, true);
@@ -474,7 +521,8 @@ static void send_pending_data(VpcNat *nat, NatFlow *f)
             if (!send_data(nat, f, slot, len, f->tcp.snd_nxt, got == len)) {
                 /* Not taken: rewind the peek offset to what went out. */
                 if (nat->peek_off_ok) {
-                    set_peek_off(f, f->tcp.snd_nxt - f->tcp.snd_una);
+                    set_peek_off(f, f->tcp.undiscarded +
+                                    (f->tcp.snd_nxt - f->tcp.snd_una));
                 }
                 f->tcp.busy_paused = true;
                 set_reading(nat, f, false);
@@ -491,8 +539,8 @@ static void send_pending_data(VpcNat *nat, NatFlow *f)
             arm_rto(nat, f);
         }
         if ((size_t)n < want) {
-            set_reading(nat, f, true);
-            return;             /* drained for now */
+            drained(nat, f);
+            return;
         }
     }
     set_reading(nat, f, true);
@@ -510,7 +558,7 @@ static void retransmit(VpcNat *nat, NatFlow *f)
     f->tcp.snd_nxt = f->tcp.snd_una;
     f->tcp.fin_sent = false;
     if (nat->peek_off_ok) {
-        set_peek_off(f, 0);
+        set_peek_off(f, f->tcp.undiscarded);
     }
     send_pending_data(nat, f);
     /*
@@ -691,6 +739,8 @@ static void guest_data(VpcNat *nat, NatFlow *f, const VpcTcpView *tcp)
             n = 0;
         }
         f->tcp.rcv_nxt += (uint32_t)n;
+        f->tcp.room_est -= (uint32_t)n < f->tcp.room_est ? (uint32_t)n
+                                                         : f->tcp.room_est;
         ack_later(nat, f);
         if ((size_t)n < len) {
             nat->stats.tcp_partial_writes++;
@@ -729,9 +779,8 @@ static bool guest_ack(VpcNat *nat, NatFlow *f, const VpcTcpView *tcp)
             data--;
             f->tcp.fin_acked = true;
         }
-        if (data) {
-            recv(f->fd, NULL, data, MSG_TRUNC | MSG_DONTWAIT);
-        }
+        f->tcp.undiscarded += data;
+        discard_acked(nat, f, false);
         f->tcp.snd_una = ack;
         f->tcp.dup_acks = 0;
         f->tcp.retries = 0;
@@ -753,8 +802,20 @@ static bool guest_ack(VpcNat *nat, NatFlow *f, const VpcTcpView *tcp)
         }
     }
     f->tcp.last_guest_wnd = tcp->window;
-    /* More room in the guest's window: read on. */
-    if ((acked || f->tcp.guest_wnd > old_wnd) && !f->tcp.fin_sent) {
+    /*
+     * Everything peeked is acknowledged: watch the socket again (new
+     * data wakes us; no need to look now).  Otherwise, more room in the
+     * guest's window: read on, if reading had stopped; while the socket
+     * is watched its data wakes us anyway.
+     */
+    if (f->tcp.drained_paused && f->tcp.snd_una == f->tcp.snd_nxt &&
+        !f->tcp.host_eof && !nat->guest_busy) {
+        f->tcp.drained_paused = false;
+        discard_acked(nat, f, true);
+        set_reading(nat, f, true);
+    } else if ((acked || f->tcp.guest_wnd > old_wnd) && !f->tcp.fin_sent &&
+               !(f->events & VPC_NAT_EV_IN)) {
+        f->tcp.drained_paused = false;
         send_pending_data(nat, f);
         if (f->key.type != NAT_FLOW_TCP) {
             return false;
@@ -879,6 +940,7 @@ void nat_tcp_ready(VpcNat *nat, NatFlow *f, unsigned events)
 
         f->tcp.write_blocked = false;
         f->tcp.wait_space = false;
+        f->tcp.room_est = 0;        /* look at the socket again */
         nat_flow_watch(nat, f, f->events & ~VPC_NAT_EV_OUT);
         if (was_blocked) {
             /* A window update, then three duplicate ACKs: resend now. */

@@ -131,6 +131,14 @@ typedef struct Front {
 static char tap_tag, timer_tag, exit_tag, sig_tag;
 static uint8_t tap_buf[TAP_FRAME_MAX];
 
+/*
+ * Which descriptors are in the epoll set, so that turning one on again
+ * is one epoll_ctl, not a MOD that fails and an ADD.  The core turns
+ * reading off and on once per request/response on a TCP connection.
+ */
+static uint8_t *in_epoll;
+static size_t in_epoll_len;
+
 static void usage(FILE *f)
 {
     fprintf(f,
@@ -546,15 +554,38 @@ static int make_tap(const Options *opt, const VpcNatConfig *cfg)
 static void epoll_set(Front *fr, int fd, uint32_t events, void *tag)
 {
     struct epoll_event ev = { .events = events, .data.ptr = tag };
+    bool known = (size_t)fd < in_epoll_len && in_epoll[fd];
 
+    if ((size_t)fd >= in_epoll_len) {
+        size_t len = (size_t)fd * 2 + 64;
+        uint8_t *p = realloc(in_epoll, len);
+
+        if (!p) {
+            vpc_log("out of memory");
+            exit(1);
+        }
+        memset(p + in_epoll_len, 0, len - in_epoll_len);
+        in_epoll = p;
+        in_epoll_len = len;
+    }
+    /* EPOLLHUP and EPOLLERR come even with no events: off is removal. */
     if (!events) {
-        epoll_ctl(fr->epfd, EPOLL_CTL_DEL, fd, NULL);
+        if (known) {
+            epoll_ctl(fr->epfd, EPOLL_CTL_DEL, fd, NULL);
+        }
+        in_epoll[fd] = 0;
         return;
     }
-    if (epoll_ctl(fr->epfd, EPOLL_CTL_MOD, fd, &ev) < 0 && errno == ENOENT &&
-        epoll_ctl(fr->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
-        vpc_log("epoll_ctl: %s", strerror(errno));
+    if (epoll_ctl(fr->epfd, known ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, fd,
+                  &ev) < 0) {
+        /* A descriptor closed and reused behind our back: try the other. */
+        if (epoll_ctl(fr->epfd, known ? EPOLL_CTL_ADD : EPOLL_CTL_MOD, fd,
+                      &ev) < 0) {
+            vpc_log("epoll_ctl: %s", strerror(errno));
+            return;
+        }
     }
+    in_epoll[fd] = 1;
 }
 
 static bool cb_send_frame(void *opaque, const struct iovec *iov,
