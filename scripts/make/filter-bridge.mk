@@ -8,3 +8,4 @@
 #                         of the host-side path alone (tests/bench/README.md)
 
 TARGETS += net/vpcnet/bridge/qemu-filter-bridge-helper
+QTESTS  += tests/qtest/vpcnet-filter-bridge-test
