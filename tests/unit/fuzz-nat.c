@@ -104,7 +104,7 @@ typedef struct FuzzNat {
     bool netns;
     char resolv[64];
     uint8_t frame[MAX_INPUT + 256];
-    volatile uint32_t sink;
+    volatile uint32_t sink; /* volatile: keeps the counters read */
 } FuzzNat;
 
 static FuzzNat fz;
@@ -653,14 +653,13 @@ static void op_icmp(Reader *r)
 
 static void op_arp(Reader *r)
 {
+    static const uint8_t bcast[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
     uint8_t *f = fz.frame, *p = f + 14;
     uint8_t a = rd8(r);
 
     memset(f, 0, 60);
-    vpc_eth_put_header(f, (a & 1) ? fz.cfg.gateway_mac
-                                  : (const uint8_t[6]){ 0xff, 0xff, 0xff, 0xff,
-                                                        0xff, 0xff },
-                       guest_mac, VPC_ETHERTYPE_ARP);
+    vpc_eth_put_header(f, (a & 1) ? fz.cfg.gateway_mac : bcast, guest_mac,
+                       VPC_ETHERTYPE_ARP);
     vpc_put_be16(p, 1);
     vpc_put_be16(p + 2, VPC_ETHERTYPE_IPV4);
     p[4] = 6;

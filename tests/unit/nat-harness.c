@@ -145,6 +145,7 @@ pid_t nh_peer_netns(void)
         }
         /* Live as long as the test process holds the pipe open. */
         while (read(hold[0], &c, 1) > 0) {
+            continue;
         }
         _exit(0);
     }

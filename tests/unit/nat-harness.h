@@ -145,8 +145,10 @@ struct NatHarness {
 void nh_process_init(void);
 bool nh_private_netns(void);
 
-/* nh_config - the harness's defaults: -netdev user's, host_loopback on,
- * resolv.conf in the harness's directory (written by nh_new). */
+/*
+ * nh_config - the harness's defaults: -netdev user's, host_loopback on,
+ * resolv.conf in the harness's directory (written by nh_new).
+ */
 void nh_config(VpcNatConfig *cfg);
 
 /* nh_new - a core for @cfg (NULL: nh_config()'s); asserts it is made. */
@@ -169,8 +171,10 @@ void nh_run(NatHarness *h, int ms);
 /* Move the fake clock @ms forward, firing the core's timer on the way. */
 void nh_advance(NatHarness *h, int64_t ms);
 
-/* The next frame to the guest, polling up to @timeout_ms; false when
- * none came.  nh_pkt_free() it. */
+/*
+ * The next frame to the guest, polling up to @timeout_ms; false when
+ * none came.  nh_pkt_free() it.
+ */
 bool nh_next(NatHarness *h, NhPkt **p, int timeout_ms);
 void nh_pkt_free(NhPkt *p);
 /* Drop every queued frame; how many. */
@@ -182,8 +186,10 @@ unsigned nh_pending(NatHarness *h);
 uint64_t nh_drops(NatHarness *h, VpcNatDrop d);
 uint64_t nh_drops_total(NatHarness *h);
 
-/* Guest frames.  Each returns the frame length built in @buf (when it
- * takes one) or sends it (nh_send_*; those end the batch too). */
+/*
+ * Guest frames.  Each returns the frame length built in @buf (when it
+ * takes one) or sends it (nh_send_*; those end the batch too).
+ */
 size_t nh_build_ip(NatHarness *h, uint8_t *buf, const NhAddr *dst,
                    uint8_t proto, const void *l4, size_t l4_len);
 size_t nh_build_tcp(NatHarness *h, uint8_t *buf, const NhAddr *dst,
@@ -261,16 +267,22 @@ bool nh_tcp_wait_synack(NhTcp *c, NhPkt **synack, int timeout_ms);
 void nh_tcp_connect(NhTcp *c);
 /* Is @p a segment of @c? */
 bool nh_tcp_match(const NhTcp *c, const NhPkt *p);
-/* Take in segment @p: data in order, FIN, RST, the core's ACK/window.
- * True when it was in order (or carried nothing). */
+/*
+ * Take in segment @p: data in order, FIN, RST, the core's ACK/window.
+ * True when it was in order (or carried nothing).
+ */
 bool nh_tcp_take(NhTcp *c, const NhPkt *p);
-/* Take in the core's segments until @pred holds or @timeout_ms of real
- * polling passed: rx reaches @want bytes (0: FIN or RST). */
+/*
+ * Take in the core's segments until @pred holds or @timeout_ms of real
+ * polling passed: rx reaches @want bytes (0: FIN or RST).
+ */
 bool nh_tcp_recv(NhTcp *c, size_t want, int timeout_ms);
 /* Take in the core's segments until all we sent is acknowledged. */
 bool nh_tcp_wait_acked(NhTcp *c, int timeout_ms);
-/* Send @len bytes in segments the core's window and MSS allow, and wait
- * until all are acknowledged. */
+/*
+ * Send @len bytes in segments the core's window and MSS allow, and wait
+ * until all are acknowledged.
+ */
 bool nh_tcp_send_all(NhTcp *c, const void *data, size_t len,
                      int timeout_ms);
 
@@ -287,8 +299,10 @@ typedef struct NhSink NhSink;
 NhSink *nh_sink_start(int fd);
 /* Wait for EOF; its digest (g_free) and length. */
 char *nh_sink_join(NhSink *s, size_t *len);
-/* A thread that writes @len bytes of @data to @fd, then shuts down
- * writing (@then_close: closes). */
+/*
+ * A thread that writes @len bytes of @data to @fd, then shuts down
+ * writing (@then_close: closes).
+ */
 typedef struct NhSource NhSource;
 NhSource *nh_source_start(int fd, const void *data, size_t len,
                           bool then_close);
@@ -298,9 +312,11 @@ void nh_source_join(NhSource *s);
 guint8 *nh_random_bytes(size_t len, uint32_t seed);
 char *nh_sha256(const void *data, size_t len);
 
-/* A DNS responder on UDP and TCP port 53 of @addrs (NULL-terminated):
+/*
+ * A DNS responder on UDP and TCP port 53 of @addrs (NULL-terminated):
  * answers A queries with 192.0.2.N, N the last byte of the address the
- * query came to. */
+ * query came to.
+ */
 typedef struct NhDns NhDns;
 NhDns *nh_dns_start(const char *const *addrs);
 void nh_dns_stop(NhDns *d);

@@ -154,8 +154,10 @@ static void test_arp(void)
     nh_free(h);
 }
 
-/* The core asks a guest it has not heard from by ARP, and learns from
- * the reply (and from the guest's own requests). */
+/*
+ * The core asks a guest it has not heard from by ARP, and learns from
+ * the reply (and from the guest's own requests).
+ */
 static void test_arp_learn(void)
 {
     NatHarness *h = nh_new(NULL);

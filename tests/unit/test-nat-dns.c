@@ -21,8 +21,10 @@ static uint64_t flows(NatHarness *h)
     return vpc_nat_stats(h->nat)->flows_active;
 }
 
-/* The next DNS answer to the guest's @port: its rcode, and the A
- * record's last byte in *@last (-1 for none). */
+/*
+ * The next DNS answer to the guest's @port: its rcode, and the A
+ * record's last byte in *@last (-1 for none).
+ */
 static int dns_reply(NatHarness *h, bool v6, uint16_t port, uint16_t id,
                      int *last, int ms)
 {
@@ -89,8 +91,10 @@ static void test_udp(void)
     nh_dns_stop(d);
 }
 
-/* A loopback resolver such as systemd-resolved's, and resolv.conf
- * changes picked up: the forwarder reaches 127.0.0.53, the guest not. */
+/*
+ * A loopback resolver such as systemd-resolved's, and resolv.conf
+ * changes picked up: the forwarder reaches 127.0.0.53, the guest not.
+ */
 static void test_resolv_changes(void)
 {
     VpcNatConfig cfg;

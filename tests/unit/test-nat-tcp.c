@@ -864,8 +864,10 @@ static void test_rst(void)
     nh_free(h);
 }
 
-/* Segments beyond what is expected: dropped, answered by a duplicate
- * ACK; old and overlapping ones: only the new part goes to the host. */
+/*
+ * Segments beyond what is expected: dropped, answered by a duplicate
+ * ACK; old and overlapping ones: only the new part goes to the host.
+ */
 static void test_out_of_order(void)
 {
     NatHarness *h = nh_new(NULL);
