@@ -5,10 +5,13 @@
 # build/qemu-src:
 #   1. edit the upstream file(s) under build/qemu-src;
 #   2. scripts/refresh-patch.sh patches/NNNN-name.patch [new/upstream/file...]
-# The description above the first diff is kept.  Pristine copies come from
-# the cached source tarball.  The graft's record of the applied patch is
-# updated too, since the tree already matches the new patch.  Each upstream
-# file must belong to one patch only.
+# The description above the first diff is kept.  The patch is the
+# difference its own edits make: the "before" side is the cached source
+# tarball's copy with the patches that come before this one applied, the
+# "after" side the file in build/qemu-src with the patches that come after
+# it reverse-applied, so several patches may touch one upstream file (each
+# keeping to its own hunks).  The graft's record of the applied patch is
+# updated too, since the tree already matches the new patch.
 set -eu
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -29,10 +32,41 @@ trap 'rm -rf "$tmp"' EXIT
 [ -f "$patch" ] && sed '/^--- a\//,$d' "$patch" > "$tmp/header"
 [ -s "$tmp/header" ] || printf 'Describe this change.\n\n' > "$tmp/header"
 cp "$tmp/header" "$tmp/new"
-for f in $files; do
+
+# The other patches of the series, before and after this one.
+name=$(basename "$patch")
+before= after=
+for p in "$top"/patches/*.patch; do
+    [ -e "$p" ] && [ "$(basename "$p")" != "$name" ] || continue
+    if [ "$(basename "$p")" \< "$name" ]; then
+        before="$before $p"
+    else
+        after="$p $after"       # newest first, for reverting
+    fi
+done
+touched() { sed -n 's|^+++ b/||p' "$@" /dev/null | cut -f1; }
+# a/: pristine files, then the earlier patches.
+for f in $(echo $files; touched $before) ; do
+    [ -e "$tmp/a/$f" ] && continue
     mkdir -p "$tmp/a/$(dirname "$f")"
-    tar -xJf "$tarball" -O "$prefix/$f" > "$tmp/a/$f"
-    (cd "$tmp" && diff -u --label "a/$f" --label "b/$f" "a/$f" "$tree/$f") \
+    tar -xJf "$tarball" -O "$prefix/$f" > "$tmp/a/$f" 2>/dev/null || : > "$tmp/a/$f"
+done
+for p in $before; do
+    patch -d "$tmp/a" -p1 -s -f < "$p" >/dev/null \
+        || { echo "refresh-patch: $(basename "$p") does not apply to pristine QEMU" >&2; exit 1; }
+done
+# b/: the tree's files, then the later patches taken out.
+for f in $(echo $files; touched $after); do
+    [ -e "$tmp/b/$f" ] && continue
+    mkdir -p "$tmp/b/$(dirname "$f")"
+    cp "$tree/$f" "$tmp/b/$f" 2>/dev/null || : > "$tmp/b/$f"
+done
+for p in $after; do
+    patch -d "$tmp/b" -p1 -R -s -f < "$p" >/dev/null \
+        || { echo "refresh-patch: cannot take $(basename "$p") out of the tree's files" >&2; exit 1; }
+done
+for f in $files; do
+    (cd "$tmp" && diff -u --label "a/$f" --label "b/$f" "a/$f" "b/$f") \
         >> "$tmp/new" || true
 done
 cp "$tmp/new" "$patch"
