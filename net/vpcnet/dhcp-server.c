@@ -546,11 +546,13 @@ static bool addr_usable(VpcDhcpServer *s, uint32_t addr,
 
 /*
  * A free address for @c: scan the range from a point that depends only
- * on the MAC, first skipping addresses other clients remember.
+ * on the MAC (or from its start, with lowest_first), first skipping
+ * addresses other clients remember.
  */
 static uint32_t pick_free_address(VpcDhcpServer *s, const VpcDhcpClient *c)
 {
-    uint32_t start = vpc_crc32_le(c->mac, VPC_ETH_ALEN) % s->range_size;
+    uint32_t start = s->cfg.lowest_first ? 0 :
+                     vpc_crc32_le(c->mac, VPC_ETH_ALEN) % s->range_size;
 
     for (int pass = 0; pass < 2; pass++) {
         uint32_t off = start;

@@ -118,6 +118,10 @@ typedef struct VpcDhcpReservation {
  * @offer_hold: seconds an offered address stays reserved for its client.
  * @decline_hold: seconds a declined address is kept from everybody.
  * @max_leases: slots in the lease table; when full, no more OFFERs.
+ * @lowest_first: a new client gets the lowest free address of the range
+ *                (libslirp's way: the first guest is always the range's
+ *                first address) rather than one picked from a hash of
+ *                its MAC (which keeps clients apart on a shared network).
  * @authoritative: answer REQUESTs of clients we have no record of (ACK
  *                 a free address, NAK others) instead of staying silent.
  * @reservations: fixed addresses, copied at creation (may be NULL).
@@ -144,6 +148,7 @@ typedef struct VpcDhcpConfig {
     uint32_t offer_hold;
     uint32_t decline_hold;
     unsigned max_leases;
+    bool lowest_first;
     bool authoritative;
     const VpcDhcpReservation *reservations;
     unsigned n_reservations;

@@ -7,9 +7,10 @@
  * with the gateway's address and MAC as its own, hands out the 16
  * addresses from dhcpstart (libslirp's pool size) with a one-day lease,
  * and tells the guest its router (the gateway), DNS server, domain,
- * search list, host name and MTU.  Leases live only in memory: a NAT's
- * guest is alone on its segment, so it gets the same address again
- * anyway (the server picks from a hash of its MAC).
+ * search list, host name and MTU.  Leases live only in memory.  As
+ * libslirp's, the server hands out the lowest free address: the first
+ * guest gets dhcpstart, which is where port forwards without a guest
+ * address go (fwd.c).
  */
 #include "net/vpcnet/nat/nat-impl.h"
 #include "net/vpcnet/dhcp-wire.h"
@@ -48,6 +49,7 @@ int nat_dhcp_init(VpcNat *nat, char *err, size_t errlen)
     dc.mtu = (uint16_t)(c->mtu < 65535 ? c->mtu : 65535);
     dc.lease_time = NAT_DHCP_LEASE_S;
     dc.max_leases = 64;
+    dc.lowest_first = true;
     for (unsigned i = 0; i < c->n_dnssearch; i++) {
         names[i] = c->dnssearch[i];
     }
