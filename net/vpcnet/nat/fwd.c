@@ -351,6 +351,21 @@ int vpc_nat_hostfwd_remove(VpcNat *nat, const char *text, char *err,
     return -1;
 }
 
+unsigned vpc_nat_hostfwds(const VpcNat *nat, VpcNatFwd *out, unsigned max)
+{
+    unsigned n = 0;
+
+    for (unsigned i = 0; i < VPC_NAT_MAX_FWDS; i++) {
+        if (nat->fwds[i].used) {
+            if (n < max) {
+                out[n] = nat->fwds[i].fwd;
+            }
+            n++;
+        }
+    }
+    return n;
+}
+
 void nat_fwds_free(VpcNat *nat)
 {
     for (unsigned i = 0; i < VPC_NAT_MAX_FWDS; i++) {

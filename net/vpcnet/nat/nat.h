@@ -298,6 +298,13 @@ int vpc_nat_hostfwd_remove(VpcNat *nat, const char *text, char *err,
                            size_t errlen);
 
 /*
+ * vpc_nat_hostfwds - copy up to @max of the forwards in place into @out,
+ * as parsed (a default guest address stays all zero); returns how many
+ * there are.  For query-nat and the like.
+ */
+unsigned vpc_nat_hostfwds(const VpcNat *nat, VpcNatFwd *out, unsigned max);
+
+/*
  * VpcNatDrop - why a frame from the guest, or a datagram for it, was not
  * carried.  One counter each in VpcNatStats.drops.
  */
