@@ -21,7 +21,9 @@ LIBOBJ    := $(BUILD)/lib
 NINJA     := flock $(BUILD)/.ninja.lock ninja
 PYTHON    := $(shell test -x /usr/bin/python3 && echo /usr/bin/python3 || command -v python3)
 FIRMWARE  := /usr/share/qemu:/usr/share/seabios:/usr/lib/ipxe/qemu
+# seccomp: -sandbox on, which the netdevs are tested under.
 CONFIGURE := --python=$(PYTHON) --target-list=x86_64-softmmu --enable-slirp \
+             --enable-seccomp \
              --disable-docs --disable-install-blobs --firmwarepath=$(FIRMWARE)
 # What `make` builds: the emulator and the helper binaries.  Each is
 # linked into build/ and, for helpers built in a subdirectory, beside

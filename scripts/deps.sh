@@ -8,7 +8,7 @@ set -eu
 # Build: QEMU 10.0 needs meson >= 1.5, which bookworm carries in backports.
 BUILD_PKGS="build-essential pkg-config meson ninja-build python3 python3-venv
  flex bison libglib2.0-dev libpixman-1-dev zlib1g-dev libfdt-dev libslirp-dev
- patch xz-utils bzip2 dpkg-dev python3-pycotap"
+ libseccomp-dev patch xz-utils bzip2 dpkg-dev python3-pycotap"
 # Run time: firmware for the x86 machines (SeaBIOS, iPXE option ROMs,
 # linuxboot for -kernel), and tools the guest tests use on the host.
 RUN_PKGS="seabios ipxe-qemu qemu-system-data cpio iproute2 socat"
