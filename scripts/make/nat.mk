@@ -6,6 +6,10 @@
 # (net/vpcnet/nat/meson.build) and linked as build/vpcnet-nat.
 TARGETS += net/vpcnet/nat/vpcnet-nat
 
+# -netdev nat's qtest (tests/qtest/vpcnet-nat-test.c): a dec21140a driven
+# through its rings against the translator and real sockets on loopback.
+QTESTS += tests/qtest/vpcnet-nat-test
+
 # NAT engines side by side: vpcnet-nat (once built), slirp4netns, pasta
 # (built from trixie's passt source into build/bench/passt) and the
 # kernel's veth path, in network namespaces of their own
