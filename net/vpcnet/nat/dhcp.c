@@ -90,7 +90,7 @@ bool nat_dhcp_input(VpcNat *nat, const uint8_t *frame, size_t len)
         return false;
     }
     fragments = vpc_dhcp_server_stats(nat->dhcp)->fragments;
-    /* Wall-clock seconds: the server's leases are in Unix time. */
+    /* Monotonic seconds do: the leases live in memory only. */
     r = vpc_dhcp_server_input(nat->dhcp, 0, frame, len,
                               (uint64_t)(nat->now_ns / 1000000000ll),
                               nat->ctrl + vnet, NAT_CTRL_FRAME_MAX - vnet,

@@ -9,9 +9,10 @@
  * "[tcp|udp]:[hostaddr]:hostport-[guestaddr]:guestport", parsed strictly
  * here: IPv6 addresses in brackets, ports 1 to 65535, nothing left over.
  * The host side and the guest side may be of different families.  The
- * guest address defaults to the first DHCP address for IPv4 and, for
- * IPv6, to the guest's global address as last seen (SLAAC picks it, so
- * it is not known in advance).
+ * guest address defaults to the guest's address as last seen (for IPv6
+ * its global one: SLAAC picks it, so it is not known in advance); for
+ * IPv4, before the guest has spoken, to the first DHCP address, which the
+ * DHCP server gives the first guest as -netdev user does.
  *
  * Each forward holds one socket: a listening TCP socket, or a bound UDP
  * socket.  Binding a port that is taken fails and says so.  A TCP
@@ -205,25 +206,39 @@ bool nat_fwd_guest_addr(VpcNat *nat, const VpcNatFwd *fwd, NatAddr *out)
     if (fwd->guest_family == AF_INET) {
         uint32_t a = vpc_get_be32(fwd->guest_addr);
 
-        nat_addr_from_v4(out, a ? a : nat->cfg.dhcp_start);
-        return nat->cfg.ipv4;
-    }
-    if (memcmp(fwd->guest_addr, zero, 16) != 0) {
+        if (a) {
+            nat_addr_from_v4(out, a);
+            return nat->cfg.ipv4;
+        }
+    } else if (memcmp(fwd->guest_addr, zero, 16) != 0) {
         memcpy(out->a, fwd->guest_addr, 16);
         return nat->cfg.ipv6;
     }
-    /* The guest's global address, as last seen. */
+    /*
+     * The guest's address of that family as last seen (for IPv4 in the
+     * subnet, for IPv6 in the prefix); for IPv4, before the guest spoke,
+     * the first DHCP address, which DHCP gives the first guest.
+     */
     for (unsigned i = 0; i < NAT_NEIGH_ENTRIES; i++) {
         const NatNeigh *n = &nat->neigh[i];
+        bool v4 = nat_addr_is_v4(&n->addr);
 
-        if (n->seen_ns > best && !nat_addr_is_v4(&n->addr) &&
-            vpc_ipv6_prefix_match(n->addr.a, nat->cfg.ip6_prefix,
-                                  nat->cfg.ip6_prefix_len)) {
+        if (n->seen_ns <= best || v4 != (fwd->guest_family == AF_INET)) {
+            continue;
+        }
+        if (v4 ? (nat_addr_v4(&n->addr) & nat->cfg.netmask) == nat->cfg.net
+               : vpc_ipv6_prefix_match(n->addr.a, nat->cfg.ip6_prefix,
+                                       nat->cfg.ip6_prefix_len)) {
             *out = n->addr;
             best = n->seen_ns;
         }
     }
-    return best != 0;
+    if (!best && fwd->guest_family == AF_INET) {
+        nat_addr_from_v4(out, nat->cfg.dhcp_start);
+        return nat->cfg.ipv4;
+    }
+    return best != 0 && (fwd->guest_family == AF_INET ? nat->cfg.ipv4
+                                                      : nat->cfg.ipv6);
 }
 
 static int fwd_open(VpcNat *nat, NatFwdSlot *fs, char *err, size_t errlen)

@@ -145,6 +145,10 @@ typedef enum NatTcpState {
  * @rcv_nxt: the next sequence number expected from the guest.
  * @snd_una: the oldest unacknowledged sequence number we sent.
  * @snd_nxt: the next sequence number we send.
+ * @snd_max: the highest sequence number sent + 1 (beyond @snd_nxt after
+ *           a rewind for retransmission).
+ * @fin_seq: the sequence number of our FIN, once sent (@fin_seq_valid).
+ * @fin_seq_valid: see @fin_seq.
  * @our_isn: our initial sequence number.
  * @guest_wnd: the guest's receive window, scaled, in bytes.
  * @guest_wscale: its window scale shift.
@@ -175,6 +179,9 @@ typedef struct NatTcp {
     uint32_t rcv_nxt;
     uint32_t snd_una;
     uint32_t snd_nxt;
+    uint32_t snd_max;
+    uint32_t fin_seq;
+    bool fin_seq_valid;
     uint32_t our_isn;
     uint32_t guest_wnd;
     uint8_t guest_wscale;
@@ -427,6 +434,8 @@ typedef enum NatVerdict {
  */
 NatVerdict nat_policy_check(VpcNat *nat, const NatAddr *dst,
                             NatAddr *target);
+/* 127.0.0.0/8 or ::1. */
+bool nat_is_host_loopback(const NatAddr *a);
 /* The address the guest sees a reply from @from come from. */
 void nat_policy_reverse(VpcNat *nat, const NatAddr *from, NatAddr *seen);
 int nat_host_addrs_init(VpcNat *nat);

@@ -125,7 +125,7 @@ static bool is_host_addr(VpcNat *nat, const NatAddr *a)
     return false;
 }
 
-static bool is_loopback(const NatAddr *a)
+bool nat_is_host_loopback(const NatAddr *a)
 {
     return nat_addr_is_v4(a) ? a->a[12] == 127 : vpc_ipv6_is_loopback(a->a);
 }
@@ -166,7 +166,7 @@ NatVerdict nat_policy_check(VpcNat *nat, const NatAddr *dst, NatAddr *target)
     if (nat_is_dns_addr(nat, dst)) {
         return NAT_DENY_HOST;
     }
-    if (is_loopback(dst)) {
+    if (nat_is_host_loopback(dst)) {
         return NAT_DENY_HOST;
     }
     if (!is_unicast(nat, dst)) {
@@ -184,7 +184,7 @@ NatVerdict nat_policy_check(VpcNat *nat, const NatAddr *dst, NatAddr *target)
 void nat_policy_reverse(VpcNat *nat, const NatAddr *from, NatAddr *seen)
 {
     *seen = *from;
-    if (nat->cfg.host_loopback && is_loopback(from)) {
+    if (nat->cfg.host_loopback && nat_is_host_loopback(from)) {
         *seen = nat_addr_is_v4(from) ? nat->gw4 : nat->gw6;
     }
 }

@@ -399,6 +399,15 @@ static void set_peek_off(NatFlow *f, uint32_t off)
     setsockopt(f->fd, SOL_SOCKET, SO_PEEK_OFF, &v, sizeof(v));
 }
 
+/* @n more bytes of sequence space went out: the highest mark too. */
+static void advance_nxt(NatFlow *f, uint32_t n)
+{
+    f->tcp.snd_nxt += n;
+    if (vpc_seq_lt(f->tcp.snd_max, f->tcp.snd_nxt)) {
+        f->tcp.snd_max = f->tcp.snd_nxt;
+    }
+}
+
 /* Send our FIN (after all data), once. */
 static void send_fin(VpcNat *nat, NatFlow *f)
 {
@@ -406,7 +415,9 @@ static void send_fin(VpcNat *nat, NatFlow *f)
         return;
     }
     if (send_ctrl(nat, f, VPC_TCP_FIN | VPC_TCP_ACK, f->tcp.snd_nxt)) {
-        f->tcp.snd_nxt++;
+        f->tcp.fin_seq = f->tcp.snd_nxt;
+        f->tcp.fin_seq_valid = true;
+        advance_nxt(f, 1);
         f->tcp.fin_sent = true;
         f->tcp.ack_pending = false;
         if (!f->timer_ns) {
@@ -531,7 +542,7 @@ static void send_pending_data(VpcNat *nat, NatFlow *f)
                 }
                 return;
             }
-            f->tcp.snd_nxt += (uint32_t)len;
+            advance_nxt(f, (uint32_t)len);
             got -= len;
         }
         f->tcp.ack_pending = false;
@@ -570,7 +581,9 @@ static void retransmit(VpcNat *nat, NatFlow *f)
         f->tcp.snd_nxt == f->tcp.snd_una) {
         int queued = 1;
 
-        if (ioctl(f->fd, SIOCINQ, &queued) == 0 && queued == 0) {
+        /* Acknowledged bytes still queued (undiscarded) do not count. */
+        if (ioctl(f->fd, SIOCINQ, &queued) == 0 &&
+            (uint32_t)queued <= f->tcp.undiscarded) {
             send_fin(nat, f);
         }
     }
@@ -598,7 +611,7 @@ static void connected(VpcNat *nat, NatFlow *f)
     f->tcp.state = NAT_TCP_SYN_RCVD;
     f->tcp.retries = 0;
     send_ctrl(nat, f, VPC_TCP_SYN | VPC_TCP_ACK, f->tcp.our_isn);
-    f->tcp.snd_nxt = f->tcp.our_isn + 1;
+    f->tcp.snd_nxt = f->tcp.snd_max = f->tcp.our_isn + 1;
     nat_flow_set_timer(nat, f, ms_from_now(nat, TCP_SYN_RTO_MS));
 }
 
@@ -658,7 +671,7 @@ static void guest_syn(VpcNat *nat, const VpcEthView *eth, const NatAddr *src,
     f->tcp.state = NAT_TCP_CONNECTING;
     f->tcp.rcv_nxt = tcp->seq + 1;
     f->tcp.our_isn = new_isn();
-    f->tcp.snd_una = f->tcp.snd_nxt = f->tcp.our_isn;
+    f->tcp.snd_una = f->tcp.snd_nxt = f->tcp.snd_max = f->tcp.our_isn;
     f->tcp.ws_ok = tcp->has_wscale;
     f->tcp.guest_wscale = tcp->has_wscale ? tcp->wscale : 0;
     f->tcp.our_wscale = tcp->has_wscale ? TCP_OUR_WSCALE : 0;
@@ -764,7 +777,8 @@ static bool guest_ack(VpcNat *nat, NatFlow *f, const VpcTcpView *tcp)
     uint32_t acked = ack - f->tcp.snd_una;
     uint32_t old_wnd = f->tcp.guest_wnd;
 
-    if (vpc_seq_lt(f->tcp.snd_nxt, ack)) {
+    /* After a rewind, the guest may still acknowledge up to snd_max. */
+    if (vpc_seq_lt(f->tcp.snd_max, ack)) {
         nat_drop(nat, VPC_NAT_DROP_TCP_BAD_ACK);
         send_ctrl(nat, f, VPC_TCP_ACK, f->tcp.snd_nxt);
         return false;
@@ -772,16 +786,29 @@ static bool guest_ack(VpcNat *nat, NatFlow *f, const VpcTcpView *tcp)
     f->tcp.guest_wnd = f->tcp.ws_ok ? (uint32_t)tcp->window <<
                                       f->tcp.guest_wscale
                                     : tcp->window;
+    if (f->tcp.guest_wnd == 0) {
+        /* Answering probes of a zero window: alive, not lost. */
+        f->tcp.retries = 0;
+    }
     if (vpc_seq_lt(f->tcp.snd_una, ack)) {
         uint32_t data = acked;
+        bool rewound = vpc_seq_lt(f->tcp.snd_nxt, ack);
 
-        if (f->tcp.fin_sent && ack == f->tcp.snd_nxt) {
+        if (f->tcp.fin_seq_valid && ack == f->tcp.fin_seq + 1) {
             data--;
+            f->tcp.fin_sent = true;
             f->tcp.fin_acked = true;
         }
         f->tcp.undiscarded += data;
         discard_acked(nat, f, false);
         f->tcp.snd_una = ack;
+        if (rewound) {
+            /* What we were about to send again arrived after all. */
+            f->tcp.snd_nxt = ack;
+            if (nat->peek_off_ok) {
+                set_peek_off(f, f->tcp.undiscarded);
+            }
+        }
         f->tcp.dup_acks = 0;
         f->tcp.retries = 0;
         f->tcp.rto_ms = TCP_RTO_MIN_MS;
@@ -1078,7 +1105,7 @@ void nat_tcp_accepted(VpcNat *nat, const VpcNatFwd *fwd, int fd)
     f->tcp.state = NAT_TCP_SYN_SENT;
     f->tcp.our_isn = new_isn();
     f->tcp.snd_una = f->tcp.our_isn;
-    f->tcp.snd_nxt = f->tcp.our_isn + 1;
+    f->tcp.snd_nxt = f->tcp.snd_max = f->tcp.our_isn + 1;
     f->tcp.our_wscale = TCP_OUR_WSCALE;
     f->tcp.mss = TCP_DEFAULT_MSS;
     f->tcp.rto_ms = TCP_RTO_MIN_MS;

@@ -342,6 +342,12 @@ void nat_udp_ready(VpcNat *nat, NatFlow *f, unsigned events)
             nat_drop(nat, VPC_NAT_DROP_TOO_BIG);
             continue;
         }
+        if (!f->key.dns && !nat->cfg.host_loopback &&
+            nat_is_host_loopback(&from)) {
+            /* The host's loopback does not talk to a closed guest. */
+            nat_drop(nat, VPC_NAT_DROP_HOST_CLOSED);
+            continue;
+        }
         reply_source(nat, f, &from, &seen);
         if (f->key.dns) {
             port = DNS_PORT;
