@@ -1,0 +1,128 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# nat: a guest behind two -netdev nat netdevs (tests/guest/test_nat.py).
+# The card with MAC mac0 (a dec21140a) is on a nat netdev with
+# host-loopback=on, the one with mac1 (an e1000) on one with the
+# defaults, where the host is closed.
+#
+# Arguments (vpcnet.args):
+#   mac0, mac1    the two cards
+#   name          a name the host's resolver knows (via the virtual DNS)
+#   url           where to download /blob from (by name)
+#   lo_port       a server on the host's 127.0.0.1
+#   host_addrs    the host's own addresses, '+'-separated ...
+#   host_port     ... where a server listens too
+#   outside       an address outside the host to ping
+#   fwd_port      the guest port the host forwards to (default 8080)
+#
+# Results: lb.* and cl.* (nic_info of the two cards), dhcp0.* and dhcp1.*
+# (their leases), dhcp ok|fail, resolv, dns.addr, gw.ping*, outside.ping*,
+# open.gateway (through mac0's netdev), closed.gateway (through mac1's),
+# closed.N.cl and closed.N.lb (host address N through either), fwd.token,
+# fwd.ready, fwd.host, download ok|fail, download.sha256,
+# download.bytes, download.seconds.  Each probe is "refused" (an RST came
+# at once), "open" or what nc said.  Host message: fwd_done.
+
+# shellcheck source=../lib.sh
+. /usr/lib/vpcnet/lib.sh
+
+host_channel_open || { result error no-control-channel; exit 1; }
+
+# iface_by_mac MAC: the interface with that address.
+iface_by_mac() {
+    for i in $(eth_ifaces); do
+        [ "$(cat "/sys/class/net/$i/address")" = "$1" ] && echo "$i"
+    done
+}
+
+# probe KEY ADDR PORT: connect to ADDR:PORT and report how that went.
+probe() {
+    local out rc
+    out=$(timeout 10 nc -w 5 "$2" "$3" </dev/null 2>&1)
+    rc=$?
+    echo "probe $1 $2:$3: rc $rc: $out" >"$VPCNET_CONSOLE"
+    case "$out" in
+    *refused*) result "$1" refused ;;
+    *) if [ "$rc" = 0 ]; then result "$1" open; else result "$1" "rc $rc: $out"; fi ;;
+    esac
+}
+
+lb=$(iface_by_mac "$(arg mac0)")
+cl=$(iface_by_mac "$(arg mac1)")
+if [ -z "$lb" ] || [ -z "$cl" ]; then
+    log "no cards $(arg mac0) and $(arg mac1) (have: $(eth_ifaces))"
+    dump_dmesg
+    result error no-interface
+    exit 1
+fi
+nic_info "$lb" lb.
+nic_info "$cl" cl.
+ip link set "$lb" up
+ip link set "$cl" up
+wait_carrier "$lb" 10
+wait_carrier "$cl" 10
+
+# The closed netdev first: the last lease sets the default route and
+# /etc/resolv.conf, and those are to be the host-loopback one's.
+status=0
+dhcp_lease "$cl" 5 dhcp1. || status=1
+dhcp_lease "$lb" 5 dhcp0. || status=1
+if [ $status = 0 ]; then
+    result dhcp ok
+else
+    result dhcp fail
+    dump_dmesg 10
+    exit 1
+fi
+result resolv "$(grep nameserver /etc/resolv.conf | paste -s -d ' ')"
+
+# A name, through the virtual DNS server and the host's resolver.
+out=$(nslookup "$(arg name)" 2>&1)
+echo "$out" >"$VPCNET_CONSOLE"
+result dns.addr "$(echo "$out" | awk '/^Name:/ { n = 1 } n && /^Address/ { print $2; exit }')"
+
+# The gateway answers pings itself; the outside is reached through the
+# host's ICMP socket.
+ping_check "$(lease_field "$lb" router)" 3 gw.
+ping_check "$(arg outside)" 3 outside.
+
+# The host's own services.  Through the host-loopback netdev the gateway
+# is the host's loopback; through the other it is closed.
+gw1=$(lease_field "$cl" router)
+probe open.gateway "$(lease_field "$lb" router)" "$(arg lo_port)"
+probe closed.gateway "$gw1" "$(arg lo_port)"
+# The host's own addresses are closed through either.
+n=0
+for addr in $(arg host_addrs | tr '+' ' '); do
+    ip route add "$addr/32" via "$gw1" dev "$cl"
+    probe "closed.$n.cl" "$addr" "$(arg host_port)"
+    ip route del "$addr/32" via "$gw1" dev "$cl"
+    probe "closed.$n.lb" "$addr" "$(arg host_port)"
+    n=$((n + 1))
+done
+
+# A server in the guest, reached from the host through a forward.
+mkdir -p /www
+token=$(cat /proc/sys/kernel/random/uuid)
+echo "$token" >/www/token
+httpd -p "$(arg fwd_port 8080)" -h /www
+result fwd.token "$token"
+result fwd.ready 1
+result fwd.host "$(host_wait fwd_done 60)"
+
+# Last, the big download, by name, from the host's loopback.
+start=$(cut -d' ' -f1 /proc/uptime)
+if wget -q -O /tmp/blob "$(arg url)/blob"; then
+    result download ok
+else
+    result download fail
+    status=1
+fi
+end=$(cut -d' ' -f1 /proc/uptime)
+result download.seconds "$(echo "$start $end" | awk '{ printf "%.1f", $2 - $1 }')"
+result download.bytes "$(wc -c </tmp/blob)"
+result download.sha256 "$(sha256sum /tmp/blob | cut -d' ' -f1)"
+rm -f /tmp/blob
+
+exit $status
