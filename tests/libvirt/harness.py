@@ -566,6 +566,7 @@ class TestDomain:
         if CHANNEL_LINE.search(line):
             with self._cond:
                 self._channel_ready = True
+                self._cond.notify_all()
                 try:
                     self._flush_outbox()
                 except OSError as e:
@@ -632,9 +633,23 @@ class TestDomain:
                 self._cond.wait(left)
             return self.values[key]
 
+    def wait_channel(self):
+        """Wait (up to the boot's timeout) until the scenario listens on
+        the control channel; whether it does."""
+        with self._cond:
+            while not self._channel_ready and not self.finished:
+                left = self._started + self.timeout - time.monotonic()
+                if left <= 0:
+                    break
+                self._cond.wait(left)
+            return self._channel_ready
+
     def do(self, command, timeout=60):
         """Run one command of the "libvirt" scenario; its exit code (0 is
-        success), or None when the guest did not answer in time."""
+        success), or None when the guest did not answer in time.  The
+        timeout counts from when the guest is listening: booting (slow
+        with several guests on two cores) is the boot timeout's."""
+        self.wait_channel()
         self._step += 1
         self.send('do', '%d %s' % (self._step, command))
         rc = self.wait_result('done.%d' % self._step, timeout)

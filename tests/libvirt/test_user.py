@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 """dec21140a on libvirt's user-mode interfaces, with a real libvirt.
 
-Two domains boot side by side from the documented XML:
+Domains from the documented XML:
 
 - xml/user.xml: one <interface type='user'><model type='dec21140a'/>.
   Linux binds tulip to PCI 1011:0009 rev 0x20, sees the MAC libvirt
@@ -19,13 +19,24 @@ Two domains boot side by side from the documented XML:
   set down and up again and the guest notices both (Linux's tulip looks
   at the PHY every 3 s while the link is down, every 60 s while it is
   up).
+- The Virtual PC MAC scheme (libvirt always passes mac=, so the card never
+  derives its 00:03:ff address by itself): xml/vpc-mac.xml gets a UUID of
+  our choosing and, in <mac>, what `vpcnet-mac --uuid UUID --id net0`
+  prints; the guest has that address, libvirt lists it, DHCP works.
+  xml/vpc-mac-override.xml removes libvirt's mac= with <qemu:override>:
+  the card derives its address from the domain's UUID and its id net0,
+  and it is the one vpcnet-mac predicts (tool and device agree under the
+  -uuid and id libvirt passes), while libvirt still lists its own.  The
+  tool is $VPCNET_MAC, else $VPCNET_BUILD/vpcnet-mac (build/vpcnet-mac).
 
-Prints TAP.
+All five domains run side by side.  Prints TAP.
 """
 
 import os
+import subprocess
 import sys
 import time
+import uuid
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
@@ -149,6 +160,55 @@ def four_nics_and_link(tap, daemon, dom):
            % ' '.join(str(dom.get(i + '.ip')) for i in ifaces), dom.result())
 
 
+def vpcnet_mac_tool():
+    return os.environ.get('VPCNET_MAC') or os.path.join(harness.build_dir(), 'vpcnet-mac')
+
+
+def vpcnet_mac(domain_uuid, card_id):
+    """What vpcnet-mac prints for a domain's card, or raises RuntimeError."""
+    tool = vpcnet_mac_tool()
+    try:
+        proc = subprocess.run([tool, '--uuid', domain_uuid, '--id', card_id],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    except OSError as e:
+        raise RuntimeError('%s: %s' % (tool, e.strerror))
+    if proc.returncode != 0:
+        raise RuntimeError('%s failed (%d): %s' % (tool, proc.returncode, proc.stderr.strip()))
+    return proc.stdout.strip()
+
+
+def vpc_mac_scheme(tap, daemon, dom):
+    scheme_mac = dom.root.find('./devices/interface/mac').get('address')
+    dom.do('nics')
+    tap.equal(harness.domain_macs(dom.live_xml()), [scheme_mac],
+              'vpc-mac.xml: libvirt lists the vpcnet-mac address %s' % scheme_mac)
+    tap.equal(dom.get('eth0.mac'), scheme_mac,
+              'vpc-mac.xml: the guest has the vpcnet-mac address', dom.result())
+    dom.do('up eth0 10')
+    dom.do('lease eth0', timeout=90)
+    tap.ok(lease_ok(dom, 'eth0', '10.0.2.'),
+           'vpc-mac.xml: DHCP lease %s and ping with that address' % dom.get('eth0.ip'),
+           dom.result())
+
+
+def vpc_mac_override(tap, daemon, dom):
+    dom.do('nics')
+    domain_uuid = daemon.virsh('domuuid', dom.name).stdout.strip()
+    try:
+        predicted = vpcnet_mac(domain_uuid, 'net0')
+    except RuntimeError as e:
+        predicted = str(e)
+    derived = dom.get('eth0.mac')
+    tap.ok(derived is not None and derived == predicted,
+           "vpc-mac-override.xml: the card derived %s itself, what vpcnet-mac predicts for "
+           "the domain's UUID and id net0" % derived, dom.result(),
+           detail='vpcnet-mac: %s' % predicted)
+    listed = harness.domain_macs(dom.live_xml())
+    tap.ok(listed and listed[0] != derived,
+           'vpc-mac-override.xml: libvirt still lists its own %s (the documented caveat)'
+           % (listed[0] if listed else None))
+
+
 def main():
     tap = Tap()
     with harness.Libvirtd('user') as daemon:
@@ -156,14 +216,37 @@ def main():
         q35 = harness.TestDomain(daemon, 'user-q35.xml', memory_mib=256)
         four = harness.TestDomain(daemon, 'four-nics.xml', memory_mib=256)
         doms = [single, q35, four]
+        flows = [(one_nic_and_hotplug, single), (one_nic_and_hotplug, q35),
+                 (four_nics_and_link, four)]
+        scheme_uuid = str(uuid.uuid4())
+        try:
+            scheme_mac = vpcnet_mac(scheme_uuid, 'net0')
+        except RuntimeError as e:
+            scheme_mac = None
+            tap.ok(False, 'vpcnet-mac prints an address', detail='%s (`make` builds '
+                   'build/vpcnet-mac: net/vpcnet/vpcnet-mac.c, scripts/make/dec21140a.mk)'
+                   % e)
+        if scheme_mac:
+            tap.ok(scheme_mac.startswith('00:03:ff:') and len(scheme_mac) == 17,
+                   'vpcnet-mac --uuid UUID --id net0 prints a Virtual PC address: %s'
+                   % scheme_mac)
+
+            def fill_in(root):
+                root.find('uuid').text = scheme_uuid
+                root.find('./devices/interface/mac').set('address', scheme_mac)
+
+            scheme = harness.TestDomain(daemon, 'vpc-mac.xml', memory_mib=256, edit=fill_in)
+            override = harness.TestDomain(daemon, 'vpc-mac-override.xml', memory_mib=256)
+            doms += [scheme, override]
+            flows += [(vpc_mac_scheme, scheme), (vpc_mac_override, override)]
+        names = ', '.join(d.xml_name for d in doms)
         try:
             harness.start_all(doms)
         except harness.VirshError as e:
-            tap.ok(False, 'virsh define and start of user.xml, user-q35.xml and '
-                   'four-nics.xml', detail=str(e))
+            tap.ok(False, 'virsh define and start of %s' % names, detail=str(e))
             return tap.done()
         tap.ok(all(d.state() == 'running' for d in doms),
-               'virsh define and start of user.xml, user-q35.xml and four-nics.xml')
+               'virsh define and start of %s' % names)
 
         def flow(fn, dom):
             def run(rec):
@@ -175,9 +258,7 @@ def main():
             run.__name__ = fn.__name__
             return run
 
-        harness.run_flows(tap, [flow(one_nic_and_hotplug, single),
-                                flow(one_nic_and_hotplug, q35),
-                                flow(four_nics_and_link, four)])
+        harness.run_flows(tap, [flow(fn, dom) for fn, dom in flows])
     return tap.done()
 
 
