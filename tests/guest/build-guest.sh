@@ -38,9 +38,11 @@ exec 9>"$out/.lock"
 flock 9
 
 # Network drivers the scenarios may need: tulip for DEC 21140 (our
-# dec21140a and QEMU's tulip), e1000 and the RealTek pair as references.
+# dec21140a and QEMU's tulip), e1000 and the RealTek pair as references,
+# virtio-net (virtio_pci finds the device, virtio_net drives it; /init's
+# PCI modalias pass loads only the first, so scenarios name both).
 # 8139too declines QEMU's rtl8139 (an 8139C+) in favour of 8139cp, so both.
-MODULES=${VPCNET_GUEST_MODULES:-tulip e1000 8139too 8139cp}
+MODULES=${VPCNET_GUEST_MODULES:-tulip e1000 8139too 8139cp virtio_pci virtio_net}
 WANT_IPERF=${VPCNET_GUEST_IPERF:-1}
 
 say() { echo "build-guest: $*"; }

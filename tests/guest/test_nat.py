@@ -2,17 +2,18 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 """A real Linux guest behind -netdev nat (scenarios/nat.sh).
 
-One boot, under -sandbox on, with two cards on two nat netdevs:
+One boot, under -sandbox on, with three cards on three nat netdevs:
 
 - a dec21140a (Linux tulip) on n0, with host-loopback=on and a port
   forward from the host's 127.0.0.1;
-- an e1000 on n1, net=10.0.3.0/24, with the defaults: the host closed.
+- an e1000 on n1, net=10.0.3.0/24, with the defaults: the host closed;
+- a virtio-net on n2, net=10.0.4.0/24, host-loopback=on.
 
 Both netdevs read a resolv.conf of ours that names a dnsmasq on a
 loopback address, which knows one test name.  The guest checks:
 
-- DHCP: 10.0.2.15 with router 10.0.2.2 and DNS 10.0.2.3 on n0, and
-  10.0.3.15 on n1;
+- DHCP: 10.0.2.15 with router 10.0.2.2 and DNS 10.0.2.3 on n0,
+  10.0.3.15 on n1, 10.0.4.15 on n2, and a 1 MB download through n2;
 - DNS by name through 10.0.2.3 (the forwarder reaches the loopback
   resolver, which the guest itself could not);
 - ping of the gateway (answered by the translator) and of an address
@@ -49,9 +50,11 @@ from tap import Tap                           # noqa: E402
 
 MAC0 = '00:03:ff:4e:41:01'      # the dec21140a, on n0
 MAC1 = '52:54:00:4e:41:02'      # the e1000, on n1
+MAC2 = '52:54:00:4e:41:03'      # the virtio-net, on n2
 NAME = 'files.vpcnet.test'
 FWD_GUEST_PORT = 8080
 BLOB_BYTES = 20 << 20
+SMALL_BYTES = 1 << 20
 SANDBOX = 'on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny'
 
 
@@ -181,6 +184,7 @@ def main():
     os.makedirs(os.path.join(REPO, 'build', 'test-logs'), exist_ok=True)
     tmp = tempfile.mkdtemp(prefix='vpcnet-guest-nat-')
     blob = os.urandom(BLOB_BYTES)
+    small = os.urandom(SMALL_BYTES)
     cleanups = [lambda: shutil.rmtree(tmp, ignore_errors=True)]
     try:
         outside = Outside()
@@ -198,7 +202,7 @@ def main():
         for s in addr_servers:
             cleanups.append(s.close)
         fwd_port = free_port()
-        server = ReportServer(files={'/blob': blob}).__enter__()
+        server = ReportServer(files={'/blob': blob, '/small': small}).__enter__()
         cleanups.append(lambda: server.__exit__(None, None, None))
 
         devices = [
@@ -208,10 +212,14 @@ def main():
             '-device', 'dec21140a,netdev=n0,mac=' + MAC0,
             '-netdev', 'nat,id=n1,net=10.0.3.0/24,resolv-conf=' + resolver.resolv_conf,
             '-device', 'e1000,netdev=n1,mac=' + MAC1,
+            '-netdev', 'nat,id=n2,net=10.0.4.0/24,host-loopback=on,resolv-conf='
+            + resolver.resolv_conf,
+            '-device', 'virtio-net-pci,netdev=n2,mac=' + MAC2,
         ]
         args = {
-            'mac0': MAC0, 'mac1': MAC1, 'name': NAME,
+            'mac0': MAC0, 'mac1': MAC1, 'mac2': MAC2, 'name': NAME,
             'url': 'http://%s:%d' % (NAME, server.port),
+            'url2': 'http://10.0.4.2:%d' % server.port,
             'lo_port': lo_server.port, 'host_addrs': '+'.join(host_addrs),
             'host_port': host_port, 'outside': outside.addr,
             'fwd_port': FWD_GUEST_PORT,
@@ -220,7 +228,8 @@ def main():
                  % (' '.join(host_addrs), outside.addr, resolver.addr))
         start = time.monotonic()
         g = Guest(devices=devices, scenario='nat', args=args, name='nat', timeout=180,
-                  control=True).start()
+                  control=True,
+                  modules=['tulip', 'e1000', 'virtio_pci', 'virtio_net']).start()
         fwd_got = fwd_error = None
         try:
             if g.wait_result('fwd.ready', 120):
@@ -235,8 +244,10 @@ def main():
                  % (time.monotonic() - start, r.values.get('download.seconds')))
         v = r.values
 
-        tap.equal((v.get('lb.driver'), v.get('cl.driver')), ('tulip', 'e1000'),
-                  'the dec21140a (tulip) and the e1000, each on a nat netdev', r)
+        tap.equal((v.get('lb.driver'), v.get('cl.driver'), v.get('vio.driver')),
+                  ('tulip', 'e1000', 'virtio_net'),
+                  'the dec21140a (tulip), the e1000 and the virtio-net, each on a nat '
+                  'netdev', r)
         tap.equal((v.get('dhcp0.ip'), v.get('dhcp0.router'), v.get('dhcp0.dns')),
                   ('10.0.2.15', '10.0.2.2', '10.0.2.3'),
                   'DHCP on n0: 10.0.2.15, router 10.0.2.2, DNS 10.0.2.3', r)
@@ -245,6 +256,11 @@ def main():
         tap.equal((v.get('dhcp1.ip'), v.get('dhcp1.router'), v.get('dhcp1.dns')),
                   ('10.0.3.15', '10.0.3.2', '10.0.3.3'),
                   'DHCP on n1 (net=10.0.3.0/24): 10.0.3.15, router .2, DNS .3', r)
+        tap.equal((v.get('dhcp2.ip'), v.get('dhcp2.router')), ('10.0.4.15', '10.0.4.2'),
+                  'DHCP on n2 (net=10.0.4.0/24) through the virtio-net', r)
+        tap.equal((v.get('small'), v.get('small.sha256')),
+                  ('ok', hashlib.sha256(small).hexdigest()),
+                  'a 1 MB download through the virtio-net, intact', r)
         tap.equal(v.get('dns.addr'), '10.0.2.2',
                   'DNS: %s resolved through 10.0.2.3 by the loopback resolver' % NAME, r)
         tap.equal((v.get('gw.ping'), v.get('gw.ping.received')), ('ok', '3'),

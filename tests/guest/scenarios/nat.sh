@@ -1,23 +1,25 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0-or-later
 #
-# nat: a guest behind two -netdev nat netdevs (tests/guest/test_nat.py).
+# nat: a guest behind three -netdev nat netdevs (tests/guest/test_nat.py).
 # The card with MAC mac0 (a dec21140a) is on a nat netdev with
 # host-loopback=on, the one with mac1 (an e1000) on one with the
-# defaults, where the host is closed.
+# defaults, where the host is closed, and the one with mac2 (a
+# virtio-net) on a third with host-loopback=on.
 #
 # Arguments (vpcnet.args):
-#   mac0, mac1    the two cards
+#   mac0, mac1, mac2  the three cards
 #   name          a name the host's resolver knows (via the virtual DNS)
 #   url           where to download /blob from (by name)
+#   url2          where to download /small from through mac2
 #   lo_port       a server on the host's 127.0.0.1
 #   host_addrs    the host's own addresses, '+'-separated ...
 #   host_port     ... where a server listens too
 #   outside       an address outside the host to ping
 #   fwd_port      the guest port the host forwards to (default 8080)
 #
-# Results: lb.* and cl.* (nic_info of the two cards), dhcp0.* and dhcp1.*
-# (their leases), dhcp ok|fail, resolv, dns.addr, gw.ping*, outside.ping*,
+# Results: lb.*, cl.* and vio.* (nic_info of the cards), dhcp0.*, dhcp1.*
+# and dhcp2.* (their leases), dhcp ok|fail, small ok|fail, small.sha256, resolv, dns.addr, gw.ping*, outside.ping*,
 # open.gateway (through mac0's netdev), closed.gateway (through mac1's),
 # closed.N.cl and closed.N.lb (host address N through either), fwd.token,
 # fwd.ready, fwd.host, download ok|fail, download.sha256,
@@ -50,23 +52,28 @@ probe() {
 
 lb=$(iface_by_mac "$(arg mac0)")
 cl=$(iface_by_mac "$(arg mac1)")
-if [ -z "$lb" ] || [ -z "$cl" ]; then
-    log "no cards $(arg mac0) and $(arg mac1) (have: $(eth_ifaces))"
+vio=$(iface_by_mac "$(arg mac2)")
+if [ -z "$lb" ] || [ -z "$cl" ] || [ -z "$vio" ]; then
+    log "no cards $(arg mac0), $(arg mac1), $(arg mac2) (have: $(eth_ifaces))"
     dump_dmesg
     result error no-interface
     exit 1
 fi
 nic_info "$lb" lb.
 nic_info "$cl" cl.
-ip link set "$lb" up
-ip link set "$cl" up
-wait_carrier "$lb" 10
-wait_carrier "$cl" 10
+nic_info "$vio" vio.
+for i in "$lb" "$cl" "$vio"; do
+    ip link set "$i" up
+done
+for i in "$lb" "$cl" "$vio"; do
+    wait_carrier "$i" 10
+done
 
-# The closed netdev first: the last lease sets the default route and
-# /etc/resolv.conf, and those are to be the host-loopback one's.
+# The others first: the last lease sets the default route and
+# /etc/resolv.conf, and those are to be mac0's.
 status=0
 dhcp_lease "$cl" 5 dhcp1. || status=1
+dhcp_lease "$vio" 5 dhcp2. || status=1
 dhcp_lease "$lb" 5 dhcp0. || status=1
 if [ $status = 0 ]; then
     result dhcp ok
@@ -76,6 +83,16 @@ else
     exit 1
 fi
 result resolv "$(grep nameserver /etc/resolv.conf | paste -s -d ' ')"
+
+# The virtio-net card carries TCP too (on its own subnet's route).
+if wget -q -O /tmp/small "$(arg url2)/small"; then
+    result small ok
+else
+    result small fail
+    status=1
+fi
+result small.sha256 "$(sha256sum /tmp/small | cut -d' ' -f1)"
+rm -f /tmp/small
 
 # A name, through the virtual DNS server and the host's resolver.
 out=$(nslookup "$(arg name)" 2>&1)
