@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0-or-later
-"""Bridged dec21140a cards from libvirt: -netdev filter-bridge from domain
-XML, and virsh attach-interface onto a Linux bridge.
+"""dec21140a cards on a LAN, from libvirt: -netdev filter-bridge and
+-netdev nat from domain XML, and virsh attach-interface onto a Linux
+bridge.
 
 The LAN is tests/bridge/fbnet.py's: namespaces of our own holding a LAN
 bridge with dnsmasq as its DHCP server (router: the peer), a peer host
@@ -11,20 +12,28 @@ its own.  libvirtd runs as nobody in the host namespace, in a mount
 namespace where /etc/qemu/filter-bridge.conf is overlaid to allow h1, so
 the machine's /etc is never touched.  Both helpers are setuid copies in
 the LAN's private directory; qemu-bridge-helper reads its ACL relative to
-where it is (../etc/qemu/bridge.conf), which allows brlv.
+where it is (../etc/qemu/bridge.conf), which allows brlv.  Two domains
+run side by side:
 
-- xml/filter-bridge.xml is defined with two changes besides the usual
+- xml/filter-bridge.xml, with two changes besides the usual
   (harness.py): ifname=eth0 becomes h1, and helper= names the setuid
   copy (the build tree's helper is not setuid; an installed one is found
   in PREFIX/libexec).  The guest binds tulip, gets a lease from the
   LAN's DHCP server for the MAC libvirt set, and pings the peer (its
-  router) and the host's own address on h1.
-- `virsh attach-interface DOMAIN bridge brlv --model dec21140a --live`:
-  libvirt in session mode runs qemu-bridge-helper (qemu.conf's
-  bridge_helper) for the tap; the guest finds the new card, gets a lease
-  from brlv's dnsmasq and pings the host there; `virsh detach-interface
-  DOMAIN bridge --mac MAC --live` takes it out and the guest sees it go.
-- Once the domain is shut off, nothing of the filter bridge is left on h1.
+  router) and the host's own address on h1.  Then `virsh
+  attach-interface DOMAIN bridge brlv --model dec21140a --live`: libvirt
+  in session mode runs qemu-bridge-helper (qemu.conf's bridge_helper)
+  for the tap; the guest finds the new card, gets a lease from brlv's
+  dnsmasq and pings the host there; `virsh detach-interface DOMAIN
+  bridge --mac MAC --live` takes it out and the guest sees it go.
+- xml/nat.xml as it is: the guest gets 10.0.2.15 from the translator and
+  pings its gateway, fetches a page from the LAN's peer (which sees the
+  host's address), cannot reach the host's own 127.0.0.1 through the
+  gateway (nothing connects), and the host's 127.0.0.1:2222 (in the
+  host namespace) reaches the guest's port 22, as does a forward added
+  at run time with HMP hostfwd_add.
+- Once the domains are shut off, nothing of the filter bridge is left on
+  h1.
 
 Prints TAP.
 """
@@ -132,12 +141,92 @@ def attach_to_bridge(tap, daemon, dom):
            dom.result(), detail=detach.stderr)
 
 
+class HttpServer:
+    """python3 -m http.server in a namespace, serving a token file; its
+    log (one line per request, the client's address first) is kept."""
+
+    def __init__(self, lan, ns, addr, port, token):
+        self.lan = lan
+        self.dir = os.path.join(lan.dir, 'www-%s-%d' % (ns, port))
+        os.makedirs(self.dir)
+        with open(os.path.join(self.dir, 'token'), 'w') as f:
+            f.write(token + '\n')
+        self.proc = lan.spawn(['ip', 'netns', 'exec', ns, sys.executable, '-u', '-m',
+                               'http.server', '--bind', addr, '--directory', self.dir,
+                               str(port)])
+        if not lan.read_line(self.proc, r'Serving HTTP', 10):
+            raise RuntimeError('http.server in %s did not start: %s'
+                               % (ns, ' | '.join(getattr(self.proc, 'seen', []))))
+
+    def clients(self):
+        """The addresses that made requests so far."""
+        while self.lan.read_line(self.proc, r'"GET ', 0.5):
+            pass
+        return [line.split()[0] for line in getattr(self.proc, 'seen', [])
+                if '"GET ' in line]
+
+
+def shared_networking(tap, daemon, dom, lan, fwd_port):
+    """nat.xml: DHCP, the gateway, the LAN through NAT, the host closed,
+    the port forward."""
+    dom.do('nics')
+    macs = harness.domain_macs(dom.live_xml())
+    tap.ok(dom.get('eth0.pci') == PCI_21140A and dom.get('eth0.driver') == 'tulip' and
+           macs and dom.get('eth0.mac') == macs[0],
+           'nat.xml: a dec21140a (tulip) with the MAC libvirt set, %s' % dom.get('eth0.mac'),
+           dom.result())
+    dom.do('up eth0 10')
+    dom.do('lease eth0', timeout=90)
+    tap.ok(dom.get('eth0.dhcp') == 'ok' and dom.get('eth0.ip') == '10.0.2.15' and
+           dom.get('eth0.dhcp.router') == '10.0.2.2' and dom.get('eth0.dhcp.dns') == '10.0.2.3'
+           and dom.get('eth0.ping') == 'ok',
+           'nat.xml: lease %s (router %s, DNS %s) from the translator, which answers a ping '
+           'of the gateway' % (dom.get('eth0.ip'), dom.get('eth0.dhcp.router'),
+                               dom.get('eth0.dhcp.dns')), dom.result())
+
+    peer_web = HttpServer(lan, lan.peer, fbnet.PEER_IP, 8080, 'from-the-lan')
+    dom.do('fetch http://%s:8080/token' % fbnet.PEER_IP, timeout=40)
+    clients = peer_web.clients()
+    tap.ok(dom.get('fetch.body') == 'from-the-lan' and clients == [fbnet.HOST_IP],
+           "nat.xml: the guest fetches from the LAN's peer, which sees the host's address "
+           '(%s)' % ' '.join(clients), dom.result())
+
+    host_web = HttpServer(lan, lan.host, '127.0.0.1', 8081, 'host-loopback')
+    closed = dom.do('fetch http://10.0.2.2:8081/token', timeout=40) != 0
+    tap.ok(closed and host_web.clients() == [],
+           "nat.xml: the host itself is closed: the gateway does not reach the host's "
+           '127.0.0.1, which sees no connection', dom.result())
+
+    token = 'forwarded-%d' % os.getpid()
+    dom.do('serve 22 %s' % token)
+    fetch = lan.nsrun(lan.host, [sys.executable, '-c',
+                                 'import urllib.request, sys; print(urllib.request.urlopen('
+                                 'sys.argv[1], timeout=10).read().decode().strip())',
+                                 'http://127.0.0.1:%d/token' % fwd_port], check=False)
+    tap.equal(fetch.stdout.strip(), token,
+              "nat.xml: the host's 127.0.0.1:%d reaches the guest's port 22 (hostfwd)"
+              % fwd_port, dom.result())
+
+    # A forward added at run time, as libvirt.rst shows it.
+    added = daemon.virsh('qemu-monitor-command', '--hmp', dom.name,
+                         'hostfwd_add shared0 tcp:127.0.0.1:%d-:22' % (fwd_port + 1),
+                         check=False)
+    fetch = lan.nsrun(lan.host, [sys.executable, '-c',
+                                 'import urllib.request, sys; print(urllib.request.urlopen('
+                                 'sys.argv[1], timeout=10).read().decode().strip())',
+                                 'http://127.0.0.1:%d/token' % (fwd_port + 1)], check=False)
+    tap.ok(added.returncode == 0 and fetch.stdout.strip() == token,
+           'nat.xml: virsh qemu-monitor-command --hmp DOMAIN \'hostfwd_add shared0 ...\' '
+           'adds a forward that works', detail=added.stdout + added.stderr + fetch.stdout)
+
+
 def main():
     tap = Tap()
     fbnet.deps()
     with fbnet.Lan('vpclv') as lan:
         lan.start_dhcp()
         bridge_helper = setup_linux_bridge(lan)
+        fwd_port = 2222
 
         def to_lan(root):
             for arg in root.iter('{%s}arg' % harness.QEMU_NS):
@@ -146,22 +235,33 @@ def main():
                     arg.set('value', value.replace('ifname=eth0', 'ifname=h1')
                             + ',helper=' + lan.helper)
 
-        with harness.Libvirtd('bridge', wrap=lambda argv: lan.wrap(argv, user=None),
+        with harness.Libvirtd('lan', wrap=lambda argv: lan.wrap(argv, user=None),
                               qemu_conf='bridge_helper = "%s"\n' % bridge_helper) as daemon:
-            dom = harness.TestDomain(daemon, 'filter-bridge.xml', memory_mib=256, edit=to_lan)
+            bridged = harness.TestDomain(daemon, 'filter-bridge.xml', memory_mib=256,
+                                         edit=to_lan)
+            shared = harness.TestDomain(daemon, 'nat.xml', memory_mib=256)
             try:
-                dom.start()
+                harness.start_all([bridged, shared])
             except harness.VirshError as e:
-                tap.ok(False, 'virsh define and start of filter-bridge.xml', detail=str(e)
-                       + '\n' + daemon.qemu_log(dom.name)[-2000:])
+                tap.ok(False, 'virsh define and start of filter-bridge.xml and nat.xml',
+                       detail=str(e))
                 return tap.done()
-            tap.ok(True, 'virsh define and start of filter-bridge.xml')
-            filter_bridge(tap, dom, harness.domain_macs(dom.live_xml()), lan)
-            attach_to_bridge(tap, daemon, dom)
-            dom.end()
-            r = dom.join(60)
-            tap.ok(r.rc == 0 and r.qemu_status == 'shut off',
-                   'the guest finished and libvirt reports it shut off', r)
+            tap.ok(True, 'virsh define and start of filter-bridge.xml and nat.xml')
+
+            def bridge_flow(rec):
+                filter_bridge(rec, bridged, harness.domain_macs(bridged.live_xml()), lan)
+                attach_to_bridge(rec, daemon, bridged)
+
+            def nat_flow(rec):
+                shared_networking(rec, daemon, shared, lan, fwd_port)
+
+            harness.run_flows(tap, [bridge_flow, nat_flow])
+            for d in (bridged, shared):
+                d.end()
+            for d in (bridged, shared):
+                r = d.join(60)
+                tap.ok(r.rc == 0 and r.qemu_status == 'shut off',
+                       '%s: the guest finished and libvirt reports it shut off' % d.name, r)
             started = time.monotonic()
             problems = lan.wait_clean()
             tap.ok(not problems, 'nothing of the filter bridge is left on the adapter '

@@ -22,6 +22,10 @@
 #                        list (a card hot-plugged since): new.iface, and
 #                        the "nics" results for it
 #   vanish IF SECONDS    wait until IF is gone: IF.vanish ok|timeout
+#   serve PORT TEXT      serve TEXT as /token over HTTP on PORT (busybox
+#                        httpd, in the background): serve ok|fail
+#   fetch URL            HTTP GET (10 s timeout): fetch ok|fail, fetch.body
+#                        (its first line)
 #   end                  finish (exit code 0)
 #
 # The channel carries no blanks or commas inside an argument.
@@ -130,6 +134,27 @@ run_command() {
             n=$((n + 1))
         done
         result "$1.vanish" ok
+        ;;
+    serve)
+        mkdir -p /tmp/www
+        echo "$2" >/tmp/www/token
+        if httpd -p "$1" -h /tmp/www; then
+            result serve ok
+        else
+            result serve fail
+            return 1
+        fi
+        ;;
+    fetch)
+        rm -f /tmp/fetch
+        # (busybox 1.35 wget crashes with -T; bound it from outside)
+        if timeout 10 wget -q -O /tmp/fetch "$1"; then
+            result fetch ok
+            result fetch.body "$(head -n1 /tmp/fetch)"
+        else
+            result fetch fail
+            return 1
+        fi
         ;;
     *)
         log "unknown command: $cmd $*"
