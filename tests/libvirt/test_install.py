@@ -36,8 +36,12 @@ def make_install(destdir, prefix=None):
     argv = ['make', '-s', '-C', REPO, 'install', 'DESTDIR=' + destdir]
     if prefix:
         argv.append('PREFIX=' + prefix)
+    # A make of its own, not a sub-make of `make check` (whose jobserver
+    # descriptors do not reach us).
+    env = {k: v for k, v in os.environ.items()
+           if k not in ('MAKEFLAGS', 'MFLAGS', 'MAKELEVEL', 'MAKEOVERRIDES')}
     return subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                          timeout=1800)
+                          timeout=1800, env=env)
 
 
 def data_dirs(qemu):
