@@ -9,3 +9,11 @@
 
 TARGETS += net/vpcnet/bridge/qemu-filter-bridge-helper
 QTESTS  += tests/qtest/vpcnet-filter-bridge-test
+
+# Root: the network namespaces.  iperf3 comes with the bench group, the
+# guest's iperf3 with the test guest (tests/guest/build-guest.sh).
+.PHONY: bench-bridge
+bench-bridge: all
+	@./scripts/deps.sh bench bridge
+	@./tests/guest/build-guest.sh $(BUILD)/guest >/dev/null
+	@$(PYTHON) tests/bench/bench_bridge.py

@@ -31,6 +31,11 @@
  *   fb-client --query=IF     prints "tcx IF ingress=N egress=N": how many
  *                            tcx programs IF runs (needs CAP_BPF)
  *
+ * For the benchmark's baselines, --blast and --sink also run on a tap
+ * that is not the helper's, with the same loop: --tap=NAME attaches to
+ * an existing tap (a Linux bridge's port, say), --open=PATH opens a
+ * character device (a macvtap's /dev/tapN); no helper then.
+ *
  *   fb-client --helper=PATH --ifname=IF --mac=MAC [--wifi=on|off|auto]
  *             [--mac-spoof] [--user=NAME] [--ip=ADDR...]
  *             (--relay=NETNS:TAP | --blast=SIZE --dst=MAC | --sink)
@@ -77,6 +82,17 @@ static void on_signal(int sig)
     } else {
         stop = 1;
     }
+}
+
+static void catch_signals(void)
+{
+    struct sigaction sa = { .sa_handler = on_signal };
+    struct sigaction ign = { .sa_handler = SIG_IGN };
+
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGUSR1, &sa, NULL);
+    sigaction(SIGPIPE, &ign, NULL);
 }
 
 static void die(const char *fmt, const char *arg)
@@ -290,6 +306,7 @@ int main(int argc, char **argv)
 {
     const char *helper = NULL, *ifname = NULL, *wifi = "auto", *user = NULL;
     const char *relay_arg = NULL, *ips[MAX_IPS];
+    const char *own_tap = NULL, *open_path = NULL;
     uint8_t mac[6] = { 0 }, dst[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
     int blast_size = 0, nips = 0, guest = -1, sv[2], fds[4], nfds, i;
     bool mac_spoof = false, do_sink = false, have_mac = false;
@@ -335,11 +352,51 @@ int main(int argc, char **argv)
             blast_size = atoi(a + 8);
         } else if (!strcmp(a, "--sink")) {
             do_sink = true;
+        } else if (!strncmp(a, "--tap=", 6)) {
+            own_tap = a + 6;
+        } else if (!strncmp(a, "--open=", 7)) {
+            open_path = a + 7;
         } else if (!strncmp(a, "--seconds=", 10)) {
             seconds = atof(a + 10);
         } else {
             die("unknown argument %s", a);
         }
+    }
+    if (own_tap || open_path) {
+        /* a baseline: the same loops on a tap of someone else's */
+        struct ifreq ifr;
+        int tap;
+
+        if (!have_mac || relay_arg || (!blast_size && !do_sink)) {
+            die("--tap/--open need --mac and --blast or --sink%s", "");
+        }
+        if (own_tap) {
+            tap = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+            memset(&ifr, 0, sizeof(ifr));
+            ifr.ifr_flags = IFF_TAP | IFF_NO_PI;
+            snprintf(ifr.ifr_name, IFNAMSIZ, "%s", own_tap);
+            if (tap < 0 || ioctl(tap, TUNSETIFF, &ifr) < 0) {
+                die("cannot attach to tap %s", own_tap);
+            }
+        } else {
+            tap = open(open_path, O_RDWR | O_CLOEXEC);
+            if (tap < 0) {
+                die("cannot open %s", open_path);
+            }
+            /* a macvtap starts with virtio headers: frames as they are */
+            memset(&ifr, 0, sizeof(ifr));
+            ifr.ifr_flags = IFF_TAP | IFF_NO_PI;
+            ioctl(tap, TUNSETIFF, &ifr);
+        }
+        printf("ready tap=%s mode=baseline\n", own_tap ? own_tap : open_path);
+        fflush(stdout);
+        catch_signals();
+        if (blast_size) {
+            blast(tap, mac, dst, blast_size, seconds);
+        } else {
+            sink(tap, seconds);
+        }
+        return 0;
     }
     if (!helper || !ifname || !have_mac ||
         !!relay_arg + !!blast_size + do_sink != 1 ||
@@ -367,10 +424,7 @@ int main(int argc, char **argv)
         }
     }
 
-    signal(SIGTERM, on_signal);
-    signal(SIGINT, on_signal);
-    signal(SIGUSR1, on_signal);
-    signal(SIGPIPE, SIG_IGN);
+    catch_signals();
     if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
         die("socketpair: %s", strerror(errno));
     }

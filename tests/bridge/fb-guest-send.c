@@ -79,7 +79,10 @@ int main(int argc, char **argv)
         fprintf(stderr, "bad MAC\n");
         return 2;
     }
-    type = strtoul(argv[4], NULL, 16);
+    if (sscanf(argv[4], "%lx", &type) != 1) {
+        fprintf(stderr, "bad ethertype\n");
+        return 2;
+    }
     frame[12] = type >> 8;
     frame[13] = type;
     hexlen = strlen(argv[5]);

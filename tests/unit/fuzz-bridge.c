@@ -33,7 +33,6 @@
  *   fuzz-bridge [--iterations N] [--seed S] [--time-limit SECONDS]
  *               [--write-seeds DIR] [FILE...]
  */
-#include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -52,8 +51,8 @@
 #include "net/vpcnet/dhcp-wire.h"
 #include "net/vpcnet/ipv6.h"
 #include "net/vpcnet/udp.h"
+#include "fuzz-vpcnet.h"      /* LLVMFuzzerTestOneInput() */
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define MAX_INPUT   2048
 #define GUARD_LEN   64
@@ -66,6 +65,7 @@ static const uint8_t guest_macs[3][6] = {
     { 0x00, 0x03, 0xff, 0x7b, 0x00, 0x13 },
 };
 
+/* volatile: keeps the parsing from being elided */
 static volatile uint32_t sink;
 
 /* What the steering check is looking at, for the report. */
@@ -237,7 +237,7 @@ static void fuzz_wifi(const uint8_t *data, size_t size)
         cap = size + VPC_WIFI_DHCP_GROWTH;
         memset(buf + cap, GUARD_BYTE, GUARD_LEN);
         len = vpc_wifi_from_guest(&g, buf, size, cap, sink);
-        PROMISE(len >= size && len <= cap, "the DHCP rewrite grows within room");
+        PROMISE(len >= size && len <= cap, "DHCP rewrite grows within room");
         for (size_t i = 0; i < GUARD_LEN; i++) {
             PROMISE(buf[cap + i] == GUARD_BYTE, "wifi stays inside its room");
         }
@@ -323,8 +323,10 @@ static void fuzz_steering(const uint8_t *data, size_t size)
     }
     for (variant = 0; variant < 3; variant++) {
         memcpy(frame, data, size);
-        /* aim the addresses at the bridge's parties, so that the
-         * interesting branches are reached, not only "unknown MAC" */
+        /*
+         * aim the addresses at the bridge's parties, so that the
+         * interesting branches are reached, not only "unknown MAC"
+         */
         if (variant >= 1 && size >= 12) {
             const uint8_t *macs[4] = { host_mac, guest_macs[0], guest_macs[1],
                                        guest_macs[2] };
@@ -536,11 +538,14 @@ static size_t mutate_once(uint8_t *buf, size_t len)
 
 static bool parse_number(const char *s, unsigned long long *out)
 {
-    char *end;
+    unsigned long long v = 0;
+    const char *p = s;
 
-    errno = 0;
-    *out = strtoull(s, &end, 10);
-    return !errno && end != s && !*end;
+    while (*p >= '0' && *p <= '9' && p - s < 19) {
+        v = v * 10 + (unsigned long long)(*p++ - '0');
+    }
+    *out = v;
+    return p != s && !*p;
 }
 
 static bool run_file(const char *path)

@@ -208,6 +208,23 @@ static void send_error(Helper *h, const char *fmt, ...)
     }
 }
 
+/* A decimal number of at most 9 digits, all of @s up to a newline. */
+static bool parse_decimal(const char *s, unsigned long *out)
+{
+    unsigned long v = 0;
+    int digits = 0;
+
+    while (*s >= '0' && *s <= '9' && digits < 9) {
+        v = v * 10 + (unsigned long)(*s++ - '0');
+        digits++;
+    }
+    if (!digits || (*s && *s != '\n')) {
+        return false;
+    }
+    *out = v;
+    return true;
+}
+
 static int read_file(const char *path, char *buf, size_t cap, size_t *len)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
@@ -350,6 +367,7 @@ out:
 static bool adapter_is_wifi(const char *ifname, unsigned ifindex)
 {
     char path[128], text[32];
+    unsigned long sysfs_ifindex;
     size_t len = 0;
     struct stat st;
 
@@ -358,7 +376,7 @@ static bool adapter_is_wifi(const char *ifname, unsigned ifindex)
         return false;
     }
     text[len] = 0;
-    if (strtoul(text, NULL, 10) != ifindex) {
+    if (!parse_decimal(text, &sysfs_ifindex) || sysfs_ifindex != ifindex) {
         return false;
     }
     snprintf(path, sizeof(path), "/sys/class/net/%s/phy80211", ifname);
@@ -1017,12 +1035,11 @@ int main(int argc, char **argv)
     }
     for (i = 1; i < argc; i++) {
         const char *arg = argv[i];
-        char *end;
 
         if (strncmp(arg, "--fd=", 5) == 0) {
-            long v = strtol(arg + 5, &end, 10);
+            unsigned long v;
 
-            if (*end || end == arg + 5 || v < 0 || v > INT_MAX) {
+            if (!parse_decimal(arg + 5, &v) || v > INT_MAX) {
                 usage();
                 return 1;
             }
@@ -1046,7 +1063,11 @@ int main(int argc, char **argv)
         usage();
         return 1;
     }
-    signal(SIGPIPE, SIG_IGN);
+    {
+        struct sigaction ign = { .sa_handler = SIG_IGN };
+
+        sigaction(SIGPIPE, &ign, NULL);
+    }
     umask(022);
     h.uid = getuid();
     h.gid = getgid();

@@ -184,7 +184,9 @@ int vpc_proc_stat_start(const char *stat, size_t len, uint64_t *start)
     size_t pos, field, begin;
 
     /* the last ')' ends the command name, field 2 */
-    for (pos = len; pos > 0 && stat[pos - 1] != ')'; pos--) {
+    pos = len;
+    while (pos > 0 && stat[pos - 1] != ')') {
+        pos--;
     }
     if (pos == 0) {
         return -1;

@@ -162,8 +162,8 @@ static void udp4_checksum(uint8_t *ip, uint8_t *udp, size_t udp_len)
 
 /*
  * A BOOTREQUEST from the guest: the host's MAC in chaddr, the broadcast
- * flag, and a client identifier if it has none.  The frame has been parsed: @ip_off, @udp_off
- * and @dhcp_off are where the headers start.
+ * flag, and a client identifier if it has none.  The frame has been
+ * parsed: @ip_off, @udp_off and @dhcp_off are where the headers start.
  */
 static size_t rewrite_dhcp_request(VpcWifiGuest *g, uint8_t *frame,
                                    size_t len, size_t cap, size_t ip_off,
