@@ -25,10 +25,11 @@
  *   tell it the guest is ready again.  The net layer's queue has no
  *   limit for frames with a sent callback, so we refuse frames beyond
  *   NAT_TX_QUEUE_MAX (the core counts them as guest-busy drops and TCP
- *   rewinds to send them again), and while our link is down (TCP
- *   pauses until the link comes back instead of retransmitting into
- *   nothing).  "Ready" is told from a bottom half, never from inside
- *   the sent callback, which the NIC may call from its own handlers.
+ *   rewinds to send them again), and while our link or the NIC's is
+ *   down (TCP pauses until the link comes back instead of
+ *   retransmitting into nothing).  "Ready" is told from a bottom half,
+ *   never from inside the sent callback, which the NIC may call from
+ *   its own handlers.
  *
  * - Frames from the guest go to vpc_nat_input() as they come; the
  *   first of a batch schedules a bottom half that calls
@@ -74,6 +75,7 @@
 #include "qapi/qapi-commands-net.h"
 #include "qapi/qapi-types-net.h"
 #include "qemu/bswap.h"
+#include "qemu/cutils.h"
 #include "qemu/error-report.h"
 #include "qemu/host-utils.h"
 #include "qemu/iov.h"
@@ -162,13 +164,19 @@ static void nat_tx_done(NetClientState *nc, ssize_t len)
     }
 }
 
+/* Whether either end of the cable is down (set_link on us or the NIC). */
+static bool nat_link_down(NatState *s)
+{
+    return s->nc.link_down || (s->nc.peer && s->nc.peer->link_down);
+}
+
 static bool nat_cb_send_frame(void *opaque, const struct iovec *iov,
                               unsigned iovcnt, size_t len)
 {
     NatState *s = opaque;
     ssize_t ret;
 
-    if (s->nc.link_down || s->tx_queued >= NAT_TX_QUEUE_MAX) {
+    if (nat_link_down(s) || s->tx_queued >= NAT_TX_QUEUE_MAX) {
         /*
          * Link down: ready again once it comes up.  Queue full: once
          * the sent callback has seen it drain.
@@ -283,7 +291,7 @@ static void nat_ready_bh_cb(void *opaque)
 {
     NatState *s = opaque;
 
-    if (s->nc.link_down || s->tx_queued) {
+    if (nat_link_down(s) || s->tx_queued) {
         return;
     }
     s->tx_refused = false;
@@ -338,16 +346,21 @@ static ssize_t nat_receive(NetClientState *nc, const uint8_t *buf,
 }
 
 /*
- * set_link: while our link is down the net layer drops frames both
- * ways, and send_frame refuses the core's, so TCP pauses instead of
- * retransmitting into nothing; back up, it resumes.
+ * set_link, on us or on the NIC (the net layer tells us both): while
+ * either is down the net layer drops frames, and send_frame refuses the
+ * core's, so TCP pauses instead of retransmitting into nothing; once
+ * both are up again, it resumes.
  */
 static void nat_link_status_changed(NetClientState *nc)
 {
     NatState *s = DO_UPCAST(NatState, nc, nc);
 
-    trace_nat_link(s->nc.name, !nc->link_down);
-    if (!nc->link_down && s->tx_refused) {
+    trace_nat_link(s->nc.name, !nat_link_down(s));
+    /*
+     * set_link on us calls this before it brings the NIC's end up too:
+     * the bottom half looks at both once set_link is done.
+     */
+    if (s->tx_refused) {
         qemu_bh_schedule(s->ready_bh);
     }
 }

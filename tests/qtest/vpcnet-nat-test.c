@@ -20,8 +20,11 @@
  *   a host socket and answered by the card; removed, they are refused;
  *   query-nat lists them; their errors;
  * - "info network" shows the subnet, the forwards and the counters,
- *   drops by reason among them (an IP fragment, dropped);
+ *   drops by reason among them (an IP fragment, dropped); a UDP forward
+ *   carries a datagram both ways;
  * - two nat netdevs in one VM are independent;
+ * - with the cable pulled (set_link) TCP towards the card waits, and
+ *   resumes when it is plugged in again;
  * - the same works under -sandbox on.
  */
 #include "qemu/osdep.h"
@@ -624,6 +627,68 @@ static void tcp_wait_acked(Conn *c)
     } while (s.ack != c->snd_nxt);
 }
 
+/* UDP, the guest's side */
+
+/* A datagram from @src:@sport to @dst:@dport, from @mac to @dst_mac. */
+static void udp_send(QDec21140a *d, const uint8_t *mac, const uint8_t *dst_mac,
+                     uint32_t src, uint16_t sport, uint32_t dst,
+                     uint16_t dport, const void *data, size_t len)
+{
+    uint8_t f[QDEC_BUF_SIZE];
+    uint8_t *ip = f + ETH_HLEN, *udp = ip + IP_HLEN;
+    uint16_t csum;
+
+    g_assert_cmpuint(ETH_HLEN + IP_HLEN + 8 + len, <=, sizeof(f));
+    memset(f, 0, sizeof(f));
+    eth_put(f, dst_mac, mac, 0x0800);
+    stw_be_p(udp, sport);
+    stw_be_p(udp + 2, dport);
+    stw_be_p(udp + 4, 8 + len);
+    memcpy(udp + 8, data, len);
+    ip_put(ip, src, dst, 17, 8 + len, 0x4000);
+    csum = l4_csum(ip);
+    stw_be_p(udp + 6, csum ? csum : 0xffff);
+    send_frame(d, f, MAX(ETH_HLEN + IP_HLEN + 8 + len, 60));
+}
+
+/*
+ * The next UDP datagram for the card, checked; its addresses and ports
+ * into the out parameters, its payload into @buf (@size bytes).
+ * Returns the payload's length; other frames are passed over.
+ */
+static int udp_recv(QDec21140a *d, uint32_t *src, uint16_t *sport,
+                    uint32_t *dst, uint16_t *dport, uint8_t *buf,
+                    size_t size)
+{
+    uint8_t f[QDEC_BUF_SIZE];
+    const uint8_t *ip = f + ETH_HLEN, *udp = ip + IP_HLEN;
+
+    for (;;) {
+        int len = recv_frame(d, f, sizeof(f));
+        size_t udp_len;
+
+        g_assert_cmpint(len, >=, 0);
+        if (len < ETH_HLEN + IP_HLEN + 8 || lduw_be_p(f + 12) != 0x0800 ||
+            ip[9] != 17) {
+            continue;
+        }
+        g_assert_cmphex(csum_fold(csum_add(0, ip, IP_HLEN)), ==, 0);
+        udp_len = lduw_be_p(udp + 4);
+        g_assert_cmpuint(udp_len, ==, lduw_be_p(ip + 2) - IP_HLEN);
+        g_assert_cmpuint(udp_len, >=, 8);
+        g_assert_cmpuint(udp_len - 8, <=, size);
+        if (lduw_be_p(udp + 6)) {
+            g_assert_cmphex(l4_csum(ip), ==, 0);
+        }
+        *src = be32_at(ip + 12);
+        *dst = be32_at(ip + 16);
+        *sport = lduw_be_p(udp);
+        *dport = lduw_be_p(udp + 2);
+        memcpy(buf, udp + 8, udp_len - 8);
+        return udp_len - 8;
+    }
+}
+
 /* Host sockets */
 
 /* A TCP socket listening on 127.0.0.1, its port in *@port. */
@@ -778,6 +843,33 @@ static void tcp_exchange_out(QDec21140a *d, uint32_t dst, int lfd,
 }
 
 /*
+ * A host client connects to the forward on 127.0.0.1:@host_port, and
+ * the card (@c, its address and port filled in) answers the
+ * translator's SYN, which comes from the gateway and the client's port.
+ * Returns the client's socket.
+ */
+static int fwd_connect(Conn *c, uint16_t host_port)
+{
+    struct sockaddr_in sin;
+    socklen_t sl = sizeof(sin);
+    Seg s;
+    int err;
+    int fd = tcp_connect(host_port, &err);
+
+    g_assert_cmpint(err, ==, 0);
+    g_assert_cmpint(getsockname(fd, (struct sockaddr *)&sin, &sl), ==, 0);
+    c->peer_port = ntohs(sin.sin_port);
+    c->snd_nxt = g_test_rand_int();
+    g_assert_true(tcp_recv(c, &s));
+    g_assert_cmphex(s.flags, ==, TCP_SYN);
+    g_assert_cmpuint(s.mss, ==, 1460);
+    c->rcv_nxt = s.seq + 1;
+    tcp_send(c, TCP_SYN | TCP_ACK, NULL, 0);
+    tcp_wait_acked(c);
+    return fd;
+}
+
+/*
  * A host client connects to the forward on 127.0.0.1:@host_port; the
  * card, as @guest_ip:@guest_port, answers the translator's SYN from the
  * gateway and talks to the client; the client closes.
@@ -790,27 +882,11 @@ static void tcp_exchange_in(QDec21140a *d, const uint8_t *mac,
     Conn c = {
         .d = d, .mac = mac, .gw_mac = gateway_mac, .ip = guest_ip,
         .port = guest_port, .peer_ip = gateway,
-        .snd_nxt = g_test_rand_int(),
     };
     g_autofree char *greeting = g_strdup_printf("hello guest port %u",
                                                 guest_port);
-    struct sockaddr_in sin;
-    socklen_t sl = sizeof(sin);
     Seg s;
-    int err;
-    int fd = tcp_connect(host_port, &err);
-
-    g_assert_cmpint(err, ==, 0);
-    g_assert_cmpint(getsockname(fd, (struct sockaddr *)&sin, &sl), ==, 0);
-
-    /* The SYN, from the gateway and the client's port. */
-    c.peer_port = ntohs(sin.sin_port);
-    g_assert_true(tcp_recv(&c, &s));
-    g_assert_cmphex(s.flags, ==, TCP_SYN);
-    g_assert_cmpuint(s.mss, ==, 1460);
-    c.rcv_nxt = s.seq + 1;
-    tcp_send(&c, TCP_SYN | TCP_ACK, NULL, 0);
-    tcp_wait_acked(&c);
+    int fd = fwd_connect(&c, host_port);
 
     sock_write(fd, greeting);
     tcp_recv_data(&c, &s);
@@ -1315,6 +1391,42 @@ static void test_info_network(void)
                                        0));
     g_assert_cmpuint(nat_counter(vm.qts, "n0", "fragment"), ==, 1);
     g_assert_cmpuint(nat_counter(vm.qts, "n0", "arp-replies"), ==, 1);
+
+    /*
+     * The UDP forward: a host client's datagram reaches the card from
+     * the gateway and the client's port, and the card's answer goes
+     * back to the client.
+     */
+    {
+        struct sockaddr_in to = {
+            .sin_family = AF_INET, .sin_port = htons(port),
+            .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
+        }, me;
+        socklen_t sl = sizeof(me);
+        int u = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        uint8_t buf[64];
+        uint32_t src, dst;
+        uint16_t sport, dport;
+        int n;
+
+        g_assert_cmpint(sendto(u, "query", 5, 0, (struct sockaddr *)&to,
+                               sizeof(to)), ==, 5);
+        g_assert_cmpint(getsockname(u, (struct sockaddr *)&me, &sl), ==, 0);
+        n = udp_recv(&vm.nic[0], &src, &sport, &dst, &dport, buf,
+                     sizeof(buf));
+        g_assert_cmpmem(buf, n, "query", 5);
+        g_assert_cmphex(src, ==, GATEWAY_IP);
+        g_assert_cmpuint(sport, ==, ntohs(me.sin_port));
+        g_assert_cmphex(dst, ==, GUEST_IP);
+        g_assert_cmpuint(dport, ==, 53);
+        udp_send(&vm.nic[0], guest_mac, gw_mac, GUEST_IP, 53, GATEWAY_IP,
+                 sport, "answer", 6);
+        g_assert_true(fd_wait(u, POLLIN, WAIT_MS));
+        g_assert_cmpint(recv(u, buf, sizeof(buf), 0), ==, 6);
+        g_assert_cmpmem(buf, 6, "answer", 6);
+        close(u);
+        g_assert_cmpuint(nat_counter(vm.qts, "n0", "udp-flows"), ==, 1);
+    }
     vm_stop(&vm);
 }
 
@@ -1356,6 +1468,50 @@ static void test_two_netdevs(void)
     vm_stop(&vm);
 }
 
+/*
+ * The cable pulled (set_link, on the netdev or on the NIC): what the
+ * host sends meanwhile is refused by the netdev (counted as guest-busy)
+ * and waits in the host socket; plugged in again, it arrives in order.
+ */
+static void test_link(void)
+{
+    static const char *const names[] = { "n0", "dec21140a.0" };
+    uint16_t port = free_port();
+    g_autofree char *out = NULL;
+    Conn c = {
+        .mac = guest_mac, .gw_mac = gw_mac, .ip = GUEST_IP, .port = 8080,
+        .peer_ip = GATEWAY_IP,
+    };
+    Vm vm;
+    Seg s;
+    int fd;
+
+    vm_start1(&vm, NULL, "");
+    c.d = &vm.nic[0];
+    arp_gateway(&vm.nic[0], guest_mac, GUEST_IP, GATEWAY_IP, gw_mac);
+    out = hmp(vm.qts, "hostfwd_add n0 tcp:127.0.0.1:%u-:8080", port);
+    g_assert_cmpstr(out, ==, "");
+    fd = fwd_connect(&c, port);
+    for (int i = 0; i < 2; i++) {
+        g_autofree char *text = g_strdup_printf("sent with %s down", names[i]);
+        uint64_t busy = nat_counter(vm.qts, "n0", "guest-busy");
+        gint64 deadline = g_get_monotonic_time() + WAIT_MS * 1000;
+
+        g_free(hmp(vm.qts, "set_link %s off", names[i]));
+        sock_write(fd, text);
+        while (nat_counter(vm.qts, "n0", "guest-busy") == busy) {
+            g_assert_cmpint(g_get_monotonic_time(), <, deadline);
+            g_usleep(10 * 1000);
+        }
+        g_free(hmp(vm.qts, "set_link %s on", names[i]));
+        tcp_recv_data(&c, &s);
+        g_assert_cmpuint(s.len, ==, strlen(text));
+        g_assert_cmpmem(s.payload, s.len, text, strlen(text));
+    }
+    close(fd);
+    vm_stop(&vm);
+}
+
 /* The same under -sandbox on, with every optional restriction too. */
 static void test_sandbox(void)
 {
@@ -1390,6 +1546,7 @@ int main(int argc, char **argv)
     qtest_add_func("vpcnet-nat/hostfwd-qmp", test_hostfwd_qmp);
     qtest_add_func("vpcnet-nat/info-network", test_info_network);
     qtest_add_func("vpcnet-nat/two-netdevs", test_two_netdevs);
+    qtest_add_func("vpcnet-nat/link", test_link);
     qtest_add_func("vpcnet-nat/sandbox", test_sandbox);
 
     return g_test_run();
