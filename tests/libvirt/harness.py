@@ -321,6 +321,16 @@ class Libvirtd:
         except OSError:
             return ''
 
+    def run_as_user(self, argv, **kw):
+        """Run argv as the daemon's user, with its environment (so the
+        clean-up finds what it leaves running); a CompletedProcess."""
+        if os.geteuid() == 0:
+            argv = ['setpriv', '--reuid=%d' % self.uid, '--regid=%d' % self.gid,
+                    '--clear-groups'] + list(argv)
+        return subprocess.run(argv, env=self.env, stdin=subprocess.DEVNULL,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                              **kw)
+
     def give(self, path):
         """Hand a file or directory we created over to the daemon's user."""
         os.chown(path, self.uid, self.gid)
@@ -477,7 +487,12 @@ class TestDomain:
             if os.path.exists(p):
                 os.unlink(p)
         self._started = time.monotonic()
-        self.daemon.virsh('start', self.name)
+        try:
+            self.daemon.virsh('start', self.name)
+        except VirshError as e:
+            # QEMU's own words are in libvirt's log of the domain.
+            raise VirshError('%s\nlibvirt\'s log of %s ends:\n%s' % (
+                e, self.name, self.daemon.qemu_log(self.name)[-1500:]))
         self.daemon.domains.append(self)
         self._thread = threading.Thread(target=self._follow, daemon=True,
                                         name='domain-' + self.name)

@@ -12,9 +12,13 @@ joining it one of the two documented ways:
   <qemu:commandline>; libvirt sets no mac=, so the card derives its
   00:03:ff address itself, the one vpcnet-mac predicts.
 
-The first QEMU starts the network's qemu-vswitch; both guests get leases
-from its DHCP server (169.254.0.0/16), ping each other, and the switch
-lists both ports.
+libvirt runs QEMU under -sandbox on,...,spawn=deny (its default with a
+QEMU built with seccomp), so QEMU cannot start the network's switch
+itself: as libvirt.rst says, the switch is started beforehand, as the
+user QEMU runs as, with --idle-timeout 0 (test_install has QEMU start it,
+with libvirt's sandbox off).  Both guests get leases from its DHCP
+server (169.254.0.0/16), ping each other, and the switch lists both
+ports.
 
 Prints TAP.
 """
@@ -34,6 +38,11 @@ PCI_21140A = '1011:0009 0x20'
 def main():
     tap = Tap()
     with harness.Libvirtd('internal') as daemon:
+        qemu_vswitch = os.path.join(harness.build_dir(), 'qemu-vswitch')
+        switch = daemon.run_as_user([qemu_vswitch, '--network', 'lab', '--idle-timeout', '0',
+                                     '--daemonize'], timeout=30)
+        tap.ok(switch.returncode == 0, 'qemu-vswitch --network lab --idle-timeout 0 '
+               '--daemonize, as the user QEMU runs as', detail=switch.stdout)
         vm1 = harness.TestDomain(daemon, 'internal-vm1.xml', memory_mib=256)
         vm2 = harness.TestDomain(daemon, 'internal-vm2.xml', memory_mib=256)
         doms = [vm1, vm2]
@@ -82,13 +91,12 @@ def main():
             ok = peer is not None and src.do('ping eth0 %s' % peer, timeout=40) == 0
             tap.ok(ok, '%s pings %s at %s' % (src.name, dst.name, peer), src.result())
 
-        qemu_vswitch = os.path.join(harness.build_dir(), 'qemu-vswitch')
         listing = subprocess.run([qemu_vswitch, '--network', 'lab', '--list'],
                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                                  env=dict(os.environ, XDG_RUNTIME_DIR=daemon.runtime_dir))
         macs = [vm1.get('eth0.mac'), vm2.get('eth0.mac')]
         tap.ok(listing.returncode == 0 and all(m and m in listing.stdout for m in macs),
-               'qemu-vswitch --list: the switch QEMU started has both ports',
+               'qemu-vswitch --list: the switch has both ports',
                detail=listing.stdout)
 
         for d in doms:
