@@ -594,14 +594,20 @@ static void dec21140a_tx_bh(void *opaque)
 }
 
 /*
- * Start the transmit engine.  It runs as a bottom half, beside the vCPU,
- * as the chip's DMA engine runs beside the CPU: a driver queueing a burst
- * gets it sent in one walk, ending in one TU rather than one per frame.
+ * Start the transmit engine, at once: the chip fetches on a poll demand
+ * without delay, and walking here, in the context of the access, is what
+ * QEMU's other NICs do.  (A bottom half, running beside the vCPU, was
+ * tried: every poll demand then woke the main loop and handed it the
+ * lock, a main-loop wakeup per frame and ten times the context switches,
+ * for the sake of one TU per burst instead of one per walk; see
+ * "make bench-nic" in README.md.)  The bottom half remains for a walk
+ * that hit TX_WALK_LIMIT, and for after migration.
  */
 static void dec21140a_tx_kick(Dec21140aCore *s)
 {
     if (s->csr[6] & CSR6_ST) {
-        qemu_bh_schedule(s->tx_bh);
+        qemu_bh_cancel(s->tx_bh);
+        dec21140a_tx_poll(s);
     }
 }
 
@@ -1128,7 +1134,10 @@ static int dec21140a_core_post_load(void *opaque, int version_id)
         return -EINVAL;
     }
     dec21140a_tap_arm(s);
-    dec21140a_tx_kick(s);
+    /* Carry on with whatever the source left queued, once running. */
+    if (s->csr[6] & CSR6_ST) {
+        qemu_bh_schedule(s->tx_bh);
+    }
     /* A posted status the line had not shown yet: show it at next access. */
     s->irq_posted = true;
     if (s->rx_stalled) {

@@ -12,14 +12,14 @@
  * a control word with up to two buffer sizes, and two buffer addresses;
  * in chain mode the second address points to the next descriptor.
  *
- *  - Transmit: after a poll demand (CSR1), a CSR6 ST 0->1 transition or a
- *    transmit auto-poll tick (CSR0 TAP), the engine (a bottom half, so it
- *    runs beside the vCPU like the chip's DMA engine beside the CPU, and a
- *    burst the driver queues goes out in one walk) walks owned descriptors,
- *    gathers buffers into one frame up to the descriptor with LS, hands it
- *    to the network (or back to the receiver in internal loopback), and
- *    clears OWN.  Setup frames (SET) load the address filter instead.  It
- *    suspends on the first descriptor the driver still owns (TU).
+ *  - Transmit: on a poll demand (CSR1), a CSR6 ST 0->1 transition or a
+ *    transmit auto-poll tick (CSR0 TAP), the engine walks owned
+ *    descriptors at once, gathers buffers into one frame up to the
+ *    descriptor with LS, hands it to the network (or back to the receiver
+ *    in internal loopback), and clears OWN.  Setup frames (SET) load the
+ *    address filter instead.  It suspends on the first descriptor the
+ *    driver still owns (TU).  A walk stops after TX_WALK_LIMIT descriptors
+ *    and goes on from a bottom half.
  *  - Receive: a frame that passes the address filter is written across
  *    as many owned descriptors as it needs, FL counting the CRC, which we
  *    append.  With no descriptor the receiver suspends (RU).  Like the
@@ -96,7 +96,7 @@ enum {
  * @gp_dir, @gp_data: CSR12 pin directions (1 = output) and output latch.
  * @gp_timer: CSR11; expires at @gp_timer_deadline.
  * @tap_timer: the transmit auto-poll.
- * @tx_bh: runs the transmit engine.
+ * @tx_bh: continues a transmit walk that hit its limit, or after migration.
  * @rx_repoll_timer: re-polls a suspended receiver that holds a frame.
  * @srom: the SROM image, built from the MAC and subsystem IDs.
  * @srom_state, @srom_shift, @srom_bits, @srom_addr, @srom_do: the 93C46
