@@ -15,8 +15,8 @@
 #include "system/dma.h"
 #include "hw/net/mii.h"
 #include "dec21140a_core.h"
+#include "dec21140a_fcs.h"
 #include "trace.h"
-#include <zlib.h>
 
 /* How many descriptors one frame may span, and one TX poll may walk. */
 #define RX_MAX_DESC_PER_FRAME   64
@@ -416,7 +416,7 @@ ssize_t dec21140a_receive(Dec21140aCore *s, const uint8_t *buf, size_t size)
         memset(frame + len, 0, ETH_MIN_FRAME - len);
         len = ETH_MIN_FRAME;
     }
-    fcs = crc32(0, frame, len);
+    fcs = dec21140a_fcs(frame, len);
     stl_le_p(frame + len, fcs);
     len += 4;
 

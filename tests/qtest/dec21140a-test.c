@@ -218,6 +218,61 @@ static void test_rx(void *obj, void *data, QGuestAllocator *alloc)
     qdec_stop(d);
 }
 
+/* CRC-32 (IEEE 802.3) bit by bit: the FCS, complemented as on the wire. */
+static uint32_t ref_fcs(const uint8_t *buf, size_t len)
+{
+    uint32_t crc = 0xffffffff;
+
+    for (size_t i = 0; i < len; i++) {
+        crc ^= buf[i];
+        for (int b = 0; b < 8; b++) {
+            crc = (crc >> 1) ^ ((crc & 1) ? 0xedb88320 : 0);
+        }
+    }
+    return ~crc;
+}
+
+/*
+ * The receiver stores each frame's FCS after it, counted in FL: for every
+ * length class the fast path's folding and its byte tail can meet, and
+ * frames padded to the Ethernet minimum.
+ */
+static void test_fcs(void *obj, void *data, QGuestAllocator *alloc)
+{
+    static const size_t lens[] = {
+        14, 59, 60, 61, 63, 64, 65, 79, 80, 95, 111, 127, 128, 129, 143,
+        255, 256, 511, 1000, 1023, 1024, 1279, 1500, 1513, 1514,
+    };
+    QDec21140a *d = obj;
+    int *sock = data;
+    uint8_t sent[1518], got[2048];
+    uint32_t rdes0;
+
+    qdec_start(d, alloc, CSR6_PR);
+    for (int i = 0; i < G_N_ELEMENTS(lens); i++) {
+        size_t len = lens[i], padded = MAX(len, 60);
+        unsigned slot = d->rx_next;
+        uint8_t fill = 0x30 + i;
+
+        backend_send(sock[0], our_mac, len, fill);
+        g_assert_cmpint(qdec_rx(d, got, sizeof(got), &rdes0), ==, padded);
+        g_assert_cmpuint(RDES0_FL(rdes0), ==, padded + 4);
+        /* What backend_send sent, padded with zeros as the chip pads. */
+        memset(sent, 0, sizeof(sent));
+        memset(sent, fill, len);
+        memcpy(sent, our_mac, 6);
+        memcpy(sent + 6, "\x02\x00\x00\x00\x00\x01", 6);
+        sent[12] = 0x08;
+        sent[13] = 0x00;
+        qtest_memread(d->dev.bus->qts, d->rx_bufs + slot * QDEC_BUF_SIZE,
+                      got, padded + 4);
+        g_assert_cmpmem(got, padded, sent, padded);
+        g_assert_cmphex((uint32_t)ldl_le_p(got + padded), ==,
+                        ref_fcs(sent, padded));
+    }
+    qdec_stop(d);
+}
+
 /* Send @dst, expecting it dropped, then a marker that must arrive next. */
 static void expect_filtered(QDec21140a *d, int fd, const uint8_t *dst,
                             bool accepted)
@@ -1575,6 +1630,7 @@ static void register_dec21140a_tests(void)
     qos_add_test("mii", "dec21140a", test_mii, &opts);
     qos_add_test("tx", "dec21140a", test_tx, &opts);
     qos_add_test("rx", "dec21140a", test_rx, &opts);
+    qos_add_test("fcs", "dec21140a", test_fcs, &opts);
     qos_add_test("filter-perfect", "dec21140a", test_filter_perfect, &opts);
     qos_add_test("filter-inverse", "dec21140a", test_filter_inverse, &opts);
     qos_add_test("filter-hash", "dec21140a", test_filter_hash, &opts);
