@@ -56,6 +56,23 @@
  * - The core's log lines go to error_report/warn_report/info_report,
  *   prefixed with the netdev's id.
  *
+ * - virtio-net header (has_vnet_hdr): a NIC that can (virtio-net,
+ *   e1000e, igb, vmxnet3) then sends us its segmentation and checksum
+ *   work undone, which is where an emulated guest spends its time: TCP
+ *   segments of up to 64 KiB (TSO), partial checksums.  The core runs
+ *   without a header of its own (VpcNatConfig.vnet_hdr_len fixes one at
+ *   creation, while the NIC sets its length later, and may change it:
+ *   virtio-net says 10, then 12 once the guest's driver is modern), so
+ *   the header is taken off here: a TSO frame goes to the core as one
+ *   big segment (it writes the payload to its socket and never checks a
+ *   TCP checksum), and a partial checksum of any other frame is
+ *   completed first (the DHCP server checks UDP checksums).  Frames to
+ *   the guest get a header in front, saying DATA_VALID when the guest
+ *   takes checksum offload (set_offload): the core computed every
+ *   checksum, so the guest need not.  We offer no UFO or USO, and send
+ *   no GSO frames: the core sends those only with a header fixed at
+ *   creation.
+ *
  * Port forwards can be changed at run time with HMP hostfwd_add and
  * hostfwd_remove (net/slirp.c asks net_nat_hmp_hostfwd() first, so
  * -netdev user's syntax works with a nat netdev's id) and with the QMP
@@ -74,6 +91,7 @@
 #include "qapi/error.h"
 #include "qapi/qapi-commands-net.h"
 #include "qapi/qapi-types-net.h"
+#include "net/checksum.h"
 #include "qemu/bswap.h"
 #include "qemu/cutils.h"
 #include "qemu/error-report.h"
@@ -82,6 +100,7 @@
 #include "qemu/main-loop.h"
 #include "qemu/queue.h"
 #include "qemu/timer.h"
+#include "standard-headers/linux/virtio_net.h"
 #include "trace.h"
 #include "vpcnet/nat/nat.h"
 
@@ -92,6 +111,8 @@
 #define NAT_TX_QUEUE_MAX    256
 /* The largest frame from the guest: a 64 KiB GSO frame and headers. */
 #define NAT_RX_FRAME_MAX    (12 + 14 + 65535 + 4)
+/* Pieces of a frame to the guest, the virtio-net header among them. */
+#define NAT_TX_IOV_MAX      16
 /* "info network" and error messages. */
 #define NAT_DESCRIBE_MAX    (4096 + VPC_NAT_MAX_FWDS * 96)
 #define NAT_ERR_MAX         256
@@ -111,6 +132,12 @@
  *     waits for vpc_nat_guest_ready()
  * @closing: cleanup has begun; the core must not be called
  * @resolv_conf: resolv-conf=, which the core's config points at
+ * @vnet_hdr_len: the NIC's virtio-net header length, 0 for none
+ * @vnet_data_valid: the guest takes checksum offload: our frames say
+ *     DATA_VALID
+ * @vnet_gso_frames: TSO frames from the guest, for "info network"
+ * @vnet_csum_fixed: partial checksums of the guest's completed here
+ * @vnet_hdr: the header in front of our frames
  * @rx_buf: a guest frame in several pieces, made one
  * @next: on nat_states
  */
@@ -126,6 +153,11 @@ typedef struct NatState {
     bool tx_refused;
     bool closing;
     char *resolv_conf;
+    unsigned vnet_hdr_len;
+    bool vnet_data_valid;
+    uint64_t vnet_gso_frames;
+    uint64_t vnet_csum_fixed;
+    uint8_t vnet_hdr[sizeof(struct virtio_net_hdr_mrg_rxbuf)];
     QTAILQ_ENTRY(NatState) next;
     uint8_t rx_buf[NAT_RX_FRAME_MAX];
 } NatState;
@@ -184,7 +216,27 @@ static bool nat_cb_send_frame(void *opaque, const struct iovec *iov,
         s->tx_refused = true;
         return false;
     }
-    ret = qemu_sendv_packet_async(&s->nc, iov, iovcnt, nat_tx_done);
+    if (s->vnet_hdr_len) {
+        struct iovec with_hdr[1 + NAT_TX_IOV_MAX];
+        struct virtio_net_hdr h = {
+            .flags = s->vnet_data_valid ? VIRTIO_NET_HDR_F_DATA_VALID : 0,
+            .gso_type = VIRTIO_NET_HDR_GSO_NONE,
+        };
+
+        if (iovcnt > NAT_TX_IOV_MAX) {
+            return false;       /* the core never sends so many pieces */
+        }
+        /* Written each time: the NIC may byte-swap it in place. */
+        memset(s->vnet_hdr, 0, sizeof(s->vnet_hdr));
+        memcpy(s->vnet_hdr, &h, sizeof(h));
+        with_hdr[0].iov_base = s->vnet_hdr;
+        with_hdr[0].iov_len = s->vnet_hdr_len;
+        memcpy(&with_hdr[1], iov, iovcnt * sizeof(*iov));
+        ret = qemu_sendv_packet_async(&s->nc, with_hdr, iovcnt + 1,
+                                      nat_tx_done);
+    } else {
+        ret = qemu_sendv_packet_async(&s->nc, iov, iovcnt, nat_tx_done);
+    }
     if (ret == 0) {
         /* Queued for a NIC that cannot take it now. */
         if (!s->tx_queued++) {
@@ -303,11 +355,48 @@ static void nat_ready_bh_cb(void *opaque)
 
 /* The net client */
 
+/*
+ * A guest frame behind a virtio-net header, made one in rx_buf: take the
+ * header off, completing a partial checksum it leaves to us.  The frame,
+ * or NULL when it cannot be carried.
+ */
+static uint8_t *nat_vnet_frame(NatState *s, const struct iovec *iov,
+                               int iovcnt, size_t size, size_t *len)
+{
+    struct virtio_net_hdr h;
+    uint8_t *frame = s->rx_buf + s->vnet_hdr_len;
+
+    if (size < s->vnet_hdr_len || size > sizeof(s->rx_buf)) {
+        return NULL;
+    }
+    iov_to_buf(iov, iovcnt, 0, s->rx_buf, size);
+    /* In host order: the NIC swaps it for a guest of the other one. */
+    memcpy(&h, s->rx_buf, sizeof(h));
+    *len = size - s->vnet_hdr_len;
+    if ((h.gso_type & ~VIRTIO_NET_HDR_GSO_ECN) != VIRTIO_NET_HDR_GSO_NONE) {
+        /* TSO: one segment for the core, its TCP checksum unchecked. */
+        s->vnet_gso_frames++;
+    } else if (h.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) {
+        size_t start = h.csum_start, at = start + h.csum_offset;
+
+        if (start > *len || at + 2 > *len) {
+            return NULL;
+        }
+        /* The field holds the pseudo-header's sum: add the rest to it. */
+        stw_be_p(frame + at, net_checksum_finish_nozero(
+                     net_checksum_add(*len - start, frame + start)));
+        s->vnet_csum_fixed++;
+    }
+    return frame;
+}
+
 static ssize_t nat_receive_iov(NetClientState *nc, const struct iovec *iov,
                                int iovcnt)
 {
     NatState *s = DO_UPCAST(NatState, nc, nc);
     size_t size = iov_size(iov, iovcnt);
+    uint8_t *frame;
+    size_t len;
 
     if (nat_core_depth) {
         /* Not re-entrantly: the net layer keeps it for the bottom half. */
@@ -317,7 +406,14 @@ static ssize_t nat_receive_iov(NetClientState *nc, const struct iovec *iov,
         return 0;
     }
     nat_enter();
-    if (iovcnt == 1) {
+    if (s->vnet_hdr_len) {
+        frame = nat_vnet_frame(s, iov, iovcnt, size, &len);
+        if (frame) {
+            vpc_nat_input(s->nat, frame, len);
+        } else {
+            trace_nat_rx_bad_vnet(s->nc.name, size);
+        }
+    } else if (iovcnt == 1) {
         vpc_nat_input(s->nat, iov[0].iov_base, size);
     } else if (size <= sizeof(s->rx_buf)) {
         iov_to_buf(iov, iovcnt, 0, s->rx_buf, size);
@@ -365,6 +461,40 @@ static void nat_link_status_changed(NetClientState *nc)
     }
 }
 
+/* virtio-net header: the NIC asks, then sets its length and offloads. */
+
+static bool nat_has_vnet_hdr(NetClientState *nc)
+{
+    return true;
+}
+
+static bool nat_has_vnet_hdr_len(NetClientState *nc, int len)
+{
+    return len == sizeof(struct virtio_net_hdr) ||
+           len == sizeof(struct virtio_net_hdr_mrg_rxbuf);
+}
+
+static void nat_set_vnet_hdr_len(NetClientState *nc, int len)
+{
+    NatState *s = DO_UPCAST(NatState, nc, nc);
+
+    assert(nat_has_vnet_hdr_len(nc, len));
+    trace_nat_vnet_hdr(s->nc.name, len);
+    s->vnet_hdr_len = len;
+}
+
+/*
+ * What the guest takes from us: we send no GSO frames, but with
+ * checksum offload the guest may skip checking the core's checksums.
+ */
+static void nat_set_offload(NetClientState *nc, int csum, int tso4, int tso6,
+                            int ecn, int ufo, int uso4, int uso6)
+{
+    NatState *s = DO_UPCAST(NatState, nc, nc);
+
+    s->vnet_data_valid = csum;
+}
+
 static void nat_print_info(NetClientState *nc, Monitor *mon)
 {
     NatState *s = DO_UPCAST(NatState, nc, nc);
@@ -378,6 +508,13 @@ static void nat_print_info(NetClientState *nc, Monitor *mon)
             monitor_printf(mon, "%s%s\n", lines[i][0] == ' ' ? "" : "  ",
                            lines[i]);
         }
+    }
+    if (s->vnet_hdr_len) {
+        monitor_printf(mon, "  virtio-net header %u bytes%s; from the guest "
+                       "%" PRIu64 " TSO frames, %" PRIu64 " checksums "
+                       "completed\n", s->vnet_hdr_len,
+                       s->vnet_data_valid ? ", checksums valid" : "",
+                       s->vnet_gso_frames, s->vnet_csum_fixed);
     }
 }
 
@@ -414,6 +551,10 @@ static NetClientInfo net_nat_info = {
     .receive_iov = nat_receive_iov,
     .link_status_changed = nat_link_status_changed,
     .print_info = nat_print_info,
+    .has_vnet_hdr = nat_has_vnet_hdr,
+    .has_vnet_hdr_len = nat_has_vnet_hdr_len,
+    .set_vnet_hdr_len = nat_set_vnet_hdr_len,
+    .set_offload = nat_set_offload,
     .cleanup = nat_cleanup,
 };
 

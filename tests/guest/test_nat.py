@@ -13,7 +13,10 @@ Both netdevs read a resolv.conf of ours that names a dnsmasq on a
 loopback address, which knows one test name.  The guest checks:
 
 - DHCP: 10.0.2.15 with router 10.0.2.2 and DNS 10.0.2.3 on n0,
-  10.0.3.15 on n1, 10.0.4.15 on n2, and a 1 MB download through n2;
+  10.0.3.15 on n1, 10.0.4.15 on n2;
+- through the virtio-net, which uses a virtio-net header with the nat
+  netdev: a 1 MB download, and a 4 MB upload that the guest's TCP hands
+  over in TSO frames ("info network" on a monitor socket counts them);
 - DNS by name through 10.0.2.3 (the forwarder reaches the loopback
   resolver, which the guest itself could not);
 - ping of the gateway (answered by the translator) and of an address
@@ -34,6 +37,7 @@ the end, as are dnsmasq and the temporary directory.  Prints TAP.
 
 import hashlib
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -55,6 +59,7 @@ NAME = 'files.vpcnet.test'
 FWD_GUEST_PORT = 8080
 BLOB_BYTES = 20 << 20
 SMALL_BYTES = 1 << 20
+UP_BYTES = 4 << 20
 SANDBOX = 'on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny'
 
 
@@ -171,6 +176,67 @@ class Resolver:
         self.log.close()
 
 
+class UploadSink:
+    """A TCP server on 127.0.0.1 that takes one connection, reads
+    UP_BYTES from it, closes it, and keeps their sha256."""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.bind(('127.0.0.1', 0))
+        self.sock.listen(1)
+        self.sock.settimeout(120)
+        self.port = self.sock.getsockname()[1]
+        self.received = 0
+        self.sha256 = None
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def _serve(self):
+        try:
+            conn, _ = self.sock.accept()
+        except OSError:
+            return
+        h = hashlib.sha256()
+        with conn:
+            conn.settimeout(60)
+            try:
+                while self.received < UP_BYTES:
+                    data = conn.recv(min(65536, UP_BYTES - self.received))
+                    if not data:
+                        break
+                    h.update(data)
+                    self.received += len(data)
+            except OSError:
+                pass
+        self.sha256 = h.hexdigest()
+
+    def wait(self, timeout):
+        self._thread.join(timeout)
+
+    def close(self):
+        self.sock.close()
+
+
+def hmp(path, command, timeout=10):
+    """Run one HMP command on the monitor socket at path; its output."""
+    with socket.socket(socket.AF_UNIX) as s:
+        s.settimeout(timeout)
+        s.connect(path)
+        buf = b''
+        while not buf.endswith(b'(qemu) '):
+            buf += s.recv(4096)
+        s.sendall(command.encode() + b'\n')
+        buf = b''
+        while not buf.endswith(b'(qemu) '):
+            data = s.recv(4096)
+            if not data:
+                break
+            buf += data
+    text = buf.decode(errors='replace').replace('\r', '')
+    # The command echoed, then its output, then the next prompt.
+    return '\n'.join(text.split('\n')[1:-1])
+
+
 def fetch_token(port, timeout=10):
     """GET /token from the guest's httpd through the forward."""
     with urllib.request.urlopen('http://127.0.0.1:%d/token' % port, timeout=timeout) as r:
@@ -202,11 +268,15 @@ def main():
         for s in addr_servers:
             cleanups.append(s.close)
         fwd_port = free_port()
+        sink = UploadSink()
+        cleanups.append(sink.close)
+        monitor = os.path.join(tmp, 'monitor.sock')
         server = ReportServer(files={'/blob': blob, '/small': small}).__enter__()
         cleanups.append(lambda: server.__exit__(None, None, None))
 
         devices = [
             '-sandbox', SANDBOX,
+            '-monitor', 'unix:%s,server=on,wait=off' % monitor,
             '-netdev', 'nat,id=n0,host-loopback=on,resolv-conf=%s,hostfwd=tcp:127.0.0.1:%d-:%d'
             % (resolver.resolv_conf, fwd_port, FWD_GUEST_PORT),
             '-device', 'dec21140a,netdev=n0,mac=' + MAC0,
@@ -220,6 +290,7 @@ def main():
             'mac0': MAC0, 'mac1': MAC1, 'mac2': MAC2, 'name': NAME,
             'url': 'http://%s:%d' % (NAME, server.port),
             'url2': 'http://10.0.4.2:%d' % server.port,
+            'up_addr': '10.0.4.2', 'up_port': sink.port,
             'lo_port': lo_server.port, 'host_addrs': '+'.join(host_addrs),
             'host_port': host_port, 'outside': outside.addr,
             'fwd_port': FWD_GUEST_PORT,
@@ -231,7 +302,15 @@ def main():
                   control=True,
                   modules=['tulip', 'e1000', 'virtio_pci', 'virtio_net']).start()
         fwd_got = fwd_error = None
+        info = ''
         try:
+            if g.wait_result('up', 120):
+                sink.wait(30)
+                try:
+                    info = hmp(monitor, 'info network')
+                except OSError as e:
+                    info = 'monitor: %s' % e
+                g.send('up_checked', 'yes')
             if g.wait_result('fwd.ready', 120):
                 try:
                     fwd_got = fetch_token(fwd_port)
@@ -261,6 +340,15 @@ def main():
         tap.equal((v.get('small'), v.get('small.sha256')),
                   ('ok', hashlib.sha256(small).hexdigest()),
                   'a 1 MB download through the virtio-net, intact', r)
+        tap.equal((v.get('up'), sink.received, sink.sha256),
+                  ('ok', UP_BYTES, v.get('up.sha256')),
+                  'a 4 MB upload through the virtio-net, intact', r)
+        m = re.search(r'virtio-net header (\d+) bytes.*from the guest (\d+) TSO frames', info)
+        if m:
+            tap.diag(m.group(0))
+        tap.ok(m is not None and m.group(1) == '12' and int(m.group(2)) > 0,
+               'the virtio-net uses a 12-byte header with n2, and the upload came in '
+               'TSO frames', r, detail='info network:\n' + info)
         tap.equal(v.get('dns.addr'), '10.0.2.2',
                   'DNS: %s resolved through 10.0.2.3 by the loopback resolver' % NAME, r)
         tap.equal((v.get('gw.ping'), v.get('gw.ping.received')), ('ok', '3'),

@@ -12,6 +12,7 @@
 #   name          a name the host's resolver knows (via the virtual DNS)
 #   url           where to download /blob from (by name)
 #   url2          where to download /small from through mac2
+#   up_addr, up_port  where to upload 4 MB to through mac2
 #   lo_port       a server on the host's 127.0.0.1
 #   host_addrs    the host's own addresses, '+'-separated ...
 #   host_port     ... where a server listens too
@@ -19,12 +20,13 @@
 #   fwd_port      the guest port the host forwards to (default 8080)
 #
 # Results: lb.*, cl.* and vio.* (nic_info of the cards), dhcp0.*, dhcp1.*
-# and dhcp2.* (their leases), dhcp ok|fail, small ok|fail, small.sha256, resolv, dns.addr, gw.ping*, outside.ping*,
+# and dhcp2.* (their leases), dhcp ok|fail, small ok|fail, small.sha256,
+# up.sha256, up ok|fail, resolv, dns.addr, gw.ping*, outside.ping*,
 # open.gateway (through mac0's netdev), closed.gateway (through mac1's),
 # closed.N.cl and closed.N.lb (host address N through either), fwd.token,
 # fwd.ready, fwd.host, download ok|fail, download.sha256,
 # download.bytes, download.seconds.  Each probe is "refused" (an RST came
-# at once), "open" or what nc said.  Host message: fwd_done.
+# at once), "open" or what nc said.  Host messages: up_checked, fwd_done.
 
 # shellcheck source=../lib.sh
 . /usr/lib/vpcnet/lib.sh
@@ -93,6 +95,16 @@ else
 fi
 result small.sha256 "$(sha256sum /tmp/small | cut -d' ' -f1)"
 rm -f /tmp/small
+# And the other way: the guest's TCP hands the virtio-net 64 KiB segments.
+dd if=/dev/urandom of=/tmp/up bs=65536 count=64 2>/dev/null
+result up.sha256 "$(sha256sum /tmp/up | cut -d' ' -f1)"
+if timeout 60 nc "$(arg up_addr)" "$(arg up_port)" </tmp/up >/dev/null; then
+    result up ok
+else
+    result up fail
+fi
+rm -f /tmp/up
+result up.checked "$(host_wait up_checked 30)"
 
 # A name, through the virtual DNS server and the host's resolver.
 out=$(nslookup "$(arg name)" 2>&1)
