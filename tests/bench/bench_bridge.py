@@ -27,8 +27,9 @@ address), built afresh for each of three ways to put a guest on h1's LAN:
    (the kernel's whole path runs in the write), and for the wire the
    frames per second the peer received.
 
-Each figure is the median of --rounds (the modes interleaved); the load
-average before and after is printed with them.  The machine this runs
+Each figure is the median of --rounds (the modes in turn; for the load
+tool, every measurement alternates between them); the load average
+before and after is printed with them.  The machine this runs
 on is usually shared: treat the figures as that.  Figures, not a test.
 Needs root (namespaces).
 """
@@ -193,8 +194,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     ap.add_argument('--seconds', type=int, default=8, help='per iperf3 direction')
     ap.add_argument('--rounds', type=int, default=1, help='iperf3 rounds')
-    ap.add_argument('--blast-seconds', type=float, default=3)
-    ap.add_argument('--blast-rounds', type=int, default=3)
+    ap.add_argument('--blast-seconds', type=float, default=2)
+    ap.add_argument('--blast-rounds', type=int, default=5)
     ap.add_argument('--skip-iperf', action='store_true')
     args = ap.parse_args()
     if os.geteuid() != 0:
@@ -207,35 +208,44 @@ def main():
     thr = {(m, row): [] for m in MODES for row in range(4)}
     fps = {}
     tag = 'fbb%d' % (os.getpid() % 1000)
-    # One mode's network at a time: QEMU's -netdev tap tries
-    # /dev/tap<ifindex> (macvtap) first, and ifindexes repeat across
-    # namespaces while /dev does not.
-    for rnd in range(max(args.rounds, args.blast_rounds)):
+    # iperf3: one mode's network at a time, since QEMU's -netdev tap
+    # tries /dev/tap<ifindex> (macvtap) first, and ifindexes repeat
+    # across namespaces while /dev does not.
+    for rnd in range(0 if args.skip_iperf else args.rounds):
         order = MODES[rnd % 3:] + MODES[:rnd % 3]
         for mode in order:
             s = Setup(mode, '%s%d' % (tag, rnd))
             try:
-                if rnd < args.rounds and not args.skip_iperf:
-                    name = mode.replace('+', '-')
-                    peer = s.iperf((s.lan.peer, PEER_IP), args.seconds, name + '-peer')
-                    host = s.iperf((s.lan.host, HOST_IP), args.seconds, name + '-host')
-                    for row, v in enumerate((peer['tx'], peer['rx'], host['tx'],
-                                             host['rx'])):
-                        thr[(mode, row)].append(v)
-                    print('# round %d %s: peer %s, host %s' % (rnd + 1, mode, peer,
-                                                              host), flush=True)
-                if rnd < args.blast_rounds:
-                    for path, dst in (('wire', PEER_MAC), ('host', HOST_MAC)):
-                        if mode == 'macvtap' and path == 'host':
-                            continue
-                        for size in (64, 1514):
-                            w, r = s.blast(dst, size, args.blast_seconds)
-                            fps.setdefault((mode, path, size), []).append((w, r))
-                    print('# round %d %s: frames/s %s' % (
-                        rnd + 1, mode, {k[1:]: v[-1] for k, v in fps.items()
-                                        if k[0] == mode}), flush=True)
+                name = mode.replace('+', '-')
+                peer = s.iperf((s.lan.peer, PEER_IP), args.seconds, name + '-peer')
+                host = s.iperf((s.lan.host, HOST_IP), args.seconds, name + '-host')
             finally:
                 s.close()
+            for row, v in enumerate((peer['tx'], peer['rx'], host['tx'], host['rx'])):
+                thr[(mode, row)].append(v)
+            print('# round %d %s: peer %s, host %s' % (rnd + 1, mode, peer, host),
+                  flush=True)
+    # The load tool: no QEMU, so the three networks coexist and every
+    # measurement alternates between the modes, which spreads whatever
+    # else the machine does evenly over them.
+    setups = []
+    try:
+        for i, mode in enumerate(MODES):
+            setups.append(Setup(mode, '%sl%d' % (tag, i)))
+        for path, dst in (('wire', PEER_MAC), ('host', HOST_MAC)):
+            for size in (64, 1514):
+                for rnd in range(args.blast_rounds):
+                    for s in setups[rnd % 3:] + setups[:rnd % 3]:
+                        if s.mode == 'macvtap' and path == 'host':
+                            continue
+                        w, r = s.blast(dst, size, args.blast_seconds)
+                        fps.setdefault((s.mode, path, size), []).append((w, r))
+                print('# %s %d B: %s' % (path, size, {
+                    m: [int(x[0]) for x in fps.get((m, path, size), [])]
+                    for m in MODES}), flush=True)
+    finally:
+        for s in setups:
+            s.close()
 
     print()
     print('iperf3 through one TCG guest, dec21140a, Mbit/s (median of %d, %d s each):'

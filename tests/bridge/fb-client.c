@@ -14,7 +14,8 @@
  *                       name under /run/netns), whose kernel stack then
  *                       acts as the guest: ping, TCP, raw sockets;
  *   --blast=SIZE        write SIZE-byte frames to the tap as fast as it
- *                       takes them (from --mac to --dst), and count;
+ *                       takes them (from --src, default --mac, to --dst),
+ *                       and count;
  *   --sink              read and count frames.
  *
  * The guest tap is opened before anything else; with --user=NAME the
@@ -308,6 +309,8 @@ int main(int argc, char **argv)
     const char *relay_arg = NULL, *ips[MAX_IPS];
     const char *own_tap = NULL, *open_path = NULL;
     uint8_t mac[6] = { 0 }, dst[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+    uint8_t src[6];
+    bool have_src = false;
     int blast_size = 0, nips = 0, guest = -1, sv[2], fds[4], nfds, i;
     bool mac_spoof = false, do_sink = false, have_mac = false;
     double seconds = 3;
@@ -338,6 +341,8 @@ int main(int argc, char **argv)
             have_mac = vpc_mac_parse(a + 6, mac) == 0;
         } else if (!strncmp(a, "--dst=", 6)) {
             vpc_mac_parse(a + 6, dst);
+        } else if (!strncmp(a, "--src=", 6)) {
+            have_src = vpc_mac_parse(a + 6, src) == 0;
         } else if (!strncmp(a, "--wifi=", 7)) {
             wifi = a + 7;
         } else if (!strcmp(a, "--mac-spoof")) {
@@ -361,6 +366,9 @@ int main(int argc, char **argv)
         } else {
             die("unknown argument %s", a);
         }
+    }
+    if (!have_src) {
+        memcpy(src, mac, 6);
     }
     if (own_tap || open_path) {
         /* a baseline: the same loops on a tap of someone else's */
@@ -392,7 +400,7 @@ int main(int argc, char **argv)
         fflush(stdout);
         catch_signals();
         if (blast_size) {
-            blast(tap, mac, dst, blast_size, seconds);
+            blast(tap, src, dst, blast_size, seconds);
         } else {
             sink(tap, seconds);
         }
@@ -489,7 +497,7 @@ int main(int argc, char **argv)
         if (relay_arg) {
             relay(tap, guest, counters_fd);
         } else if (blast_size) {
-            blast(tap, mac, dst, blast_size, seconds);
+            blast(tap, src, dst, blast_size, seconds);
         } else {
             sink(tap, seconds);
         }

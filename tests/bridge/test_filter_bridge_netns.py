@@ -21,7 +21,8 @@ a peer on the LAN and each other:
   guest once each, and not its sender; so does one from the host;
 - a frame of a non-IP ethertype, and an 802.1Q-tagged frame (VLAN 42),
   pass both ways unchanged;
-- a frame with a spoofed source MAC is dropped and counted;
+- a frame with a spoofed source MAC is dropped and counted; with
+  mac-spoof it passes;
 - a second guest with the same MAC is refused, naming the first;
 - stale registry records (a dead keeper, a reused pid) are removed by
   the next helper;
@@ -252,6 +253,19 @@ def test_wired(lan):
            int(after.get('tx-wire', 0)) > 0 and int(after.get('rx-wire', 0)) > 0 and
            int(after.get('rx-guest', 0)) > 0,
            'per-path counters count every path', detail=str(after))
+
+    # mac-spoof=on: a bridge in the guest may send other sources
+    rx = lan.spawn(raw(lan.peer, 'recv', 'p1', ETH_TEST, '6'))
+    lan.read_line(rx, 'listening', 10)
+    spoof = lan.start_client('g2', '00:03:ff:7b:00:61', relay=False,
+                             extra=['--mac-spoof', '--blast=60', '--seconds=1',
+                                    '--src=00:03:ff:66:66:77', '--dst=' + PEER_MAC])
+    out = Lan.collect(spoof, 20)
+    got = Lan.collect(rx, 20)
+    tap.ok('rate frames=' in out and ('got ' + PEER_MAC.replace(':', '') +
+                                      '0003ff666677') in got,
+           'mac-spoof: frames from another source MAC pass',
+           detail='%s\n%s' % (out, got[:300]))
 
     # a duplicate MAC, from a third process
     dup = lan.start_client('g2', G1_MAC, relay=False, extra=['--sink'])

@@ -19,6 +19,8 @@ Wired, guests A and B at once:
 - a third QEMU with A's MAC is refused with a clear error;
 - the host pulls the LAN cable (the adapter loses carrier) and plugs it
   back: A sees its carrier go and return;
+- a NIC hot-plugged into A's QEMU (netdev_add, device_add) is attached,
+  and device_del with netdev_del take its programs and record away;
 - a capture on the LAN end of the host's cable, all along, holds no
   unicast between the host and a guest or between the guests;
 - B's QEMU is killed with SIGKILL: its record, programs and promiscuity
@@ -254,6 +256,29 @@ def wired(lan, qemu):
     tap.ok(down == 'ok' and upv == 'ok',
            'the adapter loses carrier: the guest sees it; and it comes back',
            detail='down %s up %s' % (down, upv))
+
+    # a NIC plugged in later: netdev_add, device_add; netdev_del undoes it
+    hot_mac = '00:03:ff:7b:00:a2'
+    a.hmp('netdev_add filter-bridge,id=hp0,ifname=h1,helper=' + lan.helper)
+    a.hmp('device_add dec21140a,netdev=hp0,mac=%s,id=hpnic' % hot_mac)
+    hot = hot_mac.replace(':', '-')
+    deadline = time.monotonic() + 10
+    while hot not in (lan.registry()[1] or []) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    info = a.hmp('info network')
+    tap.ok(hot in (lan.registry()[1] or []) and
+           re.search(r'hp0: .*type=filter-bridge.*link=up', info),
+           'a hot-plugged NIC is attached (netdev_add, device_add)', detail=info)
+    # the netdev goes once the NIC does (QEMU keeps a netdev its NIC
+    # still holds), and the guest's kernel lets the card go by ACPI
+    a.hmp('device_del hpnic')
+    a.hmp('netdev_del hp0')
+    deadline = time.monotonic() + 20
+    while hot in (lan.registry()[1] or []) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    tap.ok(hot not in (lan.registry()[1] or []) and lan.tcx_programs() == (2, 4),
+           'device_del and netdev_del take its programs and record away',
+           detail='%r %r' % (lan.registry(), lan.tcx_programs()))
 
     frames = lan.stop_capture(cap)
     leaks = fbnet.frames_between(frames, [HOST_MAC], [MAC_A, MAC_B]) + \

@@ -485,23 +485,73 @@ static void test_wifi_in(void)
     g_assert_cmpuint(model_count(&m, 1), ==, 1);
 }
 
+/*
+ * Every instruction reachable from the first: the kernel's verifier
+ * refuses a program with dead code.
+ */
+static void assert_all_reachable(const VpcBpfAsm *a, unsigned n)
+{
+    bool seen[VPC_BPF_MAX_INSNS] = { false };
+    unsigned todo[VPC_BPF_MAX_INSNS], ntodo = 0, i;
+
+    todo[ntodo++] = 0;
+    seen[0] = true;
+    while (ntodo) {
+        unsigned pc = todo[--ntodo];
+        const VpcBpfInsn *in = &a->insns[pc];
+        uint8_t cls = VPC_BPF_CLASS(in->code), op = VPC_BPF_OP(in->code);
+        unsigned next[2], nnext = 0, k;
+
+        if (in->code == (VPC_BPF_LD | VPC_BPF_IMM | VPC_BPF_DW)) {
+            seen[pc + 1] = true;        /* its second half */
+            next[nnext++] = pc + 2;
+        } else if ((cls == VPC_BPF_JMP || cls == VPC_BPF_JMP32) &&
+                   op == VPC_BPF_EXIT) {
+            /* nothing follows */
+        } else if ((cls == VPC_BPF_JMP || cls == VPC_BPF_JMP32) &&
+                   op != VPC_BPF_CALL) {
+            next[nnext++] = (unsigned)((int)pc + 1 + in->off);
+            if (op != VPC_BPF_JA) {
+                next[nnext++] = pc + 1;
+            }
+        } else {
+            next[nnext++] = pc + 1;
+        }
+        for (k = 0; k < nnext; k++) {
+            g_assert_cmpuint(next[k], <, n);
+            if (!seen[next[k]]) {
+                seen[next[k]] = true;
+                todo[ntodo++] = next[k];
+            }
+        }
+    }
+    for (i = 0; i < n; i++) {
+        if (!seen[i]) {
+            g_test_message("instruction %u is unreachable", i);
+        }
+        g_assert_true(seen[i]);
+    }
+}
+
 static void test_programs_fit(void)
 {
     static VpcBpfAsm a;
     VpcBridgePort p = { .tap_ifindex = 5, .adapter_ifindex = 2,
                         .counters_fd = 3, .ips_fd = 4 };
-    int h, wifi_on;
+    int h, variant;
 
-    for (wifi_on = 0; wifi_on < 2; wifi_on++) {
-        p.wifi = wifi_on;
+    for (variant = 0; variant < 4; variant++) {
+        p.wifi = variant & 1;
+        p.mac_spoof = variant & 2;
         for (h = 0; h < VPC_HOOK_NR; h++) {
             int n = vpc_bridge_build_prog(&a, h, &p);
 
             g_assert_cmpint(n, >, 0);
             g_assert_cmpint(n, <, VPC_BPF_MAX_INSNS);
-            g_test_message("%s%s: %d instructions",
-                           vpc_bridge_hook_name(h), wifi_on ? " (wifi)" : "",
-                           n);
+            assert_all_reachable(&a, (unsigned)n);
+            g_test_message("%s%s%s: %d instructions",
+                           vpc_bridge_hook_name(h), p.wifi ? " (wifi)" : "",
+                           p.mac_spoof ? " (mac-spoof)" : "", n);
         }
     }
     g_assert_cmpint(vpc_bridge_build_prog(&a, VPC_HOOK_NR, &p), <, 0);

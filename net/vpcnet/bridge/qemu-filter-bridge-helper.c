@@ -144,6 +144,11 @@ typedef struct Helper {
 static bool in_keeper;
 
 static void logmsg(int prio, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void send_error(Helper *h, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void logmsg(int prio, const char *fmt, ...)
 {
     va_list ap;
 
