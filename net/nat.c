@@ -222,16 +222,23 @@ static bool nat_cb_send_frame(void *opaque, const struct iovec *iov,
             .flags = s->vnet_data_valid ? VIRTIO_NET_HDR_F_DATA_VALID : 0,
             .gso_type = VIRTIO_NET_HDR_GSO_NONE,
         };
+        g_autofree uint8_t *linear = NULL;
 
-        if (iovcnt > NAT_TX_IOV_MAX) {
-            return false;       /* the core never sends so many pieces */
-        }
         /* Written each time: the NIC may byte-swap it in place. */
         memset(s->vnet_hdr, 0, sizeof(s->vnet_hdr));
         memcpy(s->vnet_hdr, &h, sizeof(h));
         with_hdr[0].iov_base = s->vnet_hdr;
         with_hdr[0].iov_len = s->vnet_hdr_len;
-        memcpy(&with_hdr[1], iov, iovcnt * sizeof(*iov));
+        if (iovcnt <= NAT_TX_IOV_MAX) {
+            memcpy(&with_hdr[1], iov, iovcnt * sizeof(*iov));
+        } else {
+            /* Not what the core does (one piece a frame); but correct. */
+            linear = g_malloc(len);
+            iov_to_buf(iov, iovcnt, 0, linear, len);
+            with_hdr[1].iov_base = linear;
+            with_hdr[1].iov_len = len;
+            iovcnt = 1;
+        }
         ret = qemu_sendv_packet_async(&s->nc, with_hdr, iovcnt + 1,
                                       nat_tx_done);
     } else {
