@@ -59,19 +59,19 @@
  * - virtio-net header (has_vnet_hdr): a NIC that can (virtio-net,
  *   e1000e, igb, vmxnet3) then sends us its segmentation and checksum
  *   work undone, which is where an emulated guest spends its time: TCP
- *   segments of up to 64 KiB (TSO), partial checksums.  The core runs
- *   without a header of its own (VpcNatConfig.vnet_hdr_len fixes one at
- *   creation, while the NIC sets its length later, and may change it:
- *   virtio-net says 10, then 12 once the guest's driver is modern), so
+ *   segments of up to 64 KiB (TSO), partial checksums.  The NIC sets
+ *   the header's length after we exist, and may change it (virtio-net
+ *   says 10, then 12 once the guest's driver is modern).  On the way in
  *   the header is taken off here: a TSO frame goes to the core as one
  *   big segment (it writes the payload to its socket and never checks a
  *   TCP checksum), and a partial checksum of any other frame is
- *   completed first (the DHCP server checks UDP checksums).  Frames to
- *   the guest get a header in front, saying DATA_VALID when the guest
- *   takes checksum offload (set_offload): the core computed every
- *   checksum, so the guest need not.  We offer no UFO or USO, and send
- *   no GSO frames: the core sends those only with a header fixed at
- *   creation.
+ *   completed first (the DHCP server checks UDP checksums).  On the way
+ *   out the core writes the header itself (vpc_nat_set_vnet, told the
+ *   length and the offloads the guest took in set_offload): with
+ *   checksum offload its TCP data goes with partial checksums and the
+ *   rest says DATA_VALID; with TSO, TCP goes as GSO frames of up to
+ *   64 KiB, one frame where there would have been 44 at MTU 1500.  We
+ *   offer no UFO or USO.
  *
  * Port forwards can be changed at run time with HMP hostfwd_add and
  * hostfwd_remove (net/slirp.c asks net_nat_hmp_hostfwd() first, so
@@ -112,7 +112,6 @@
 /* The largest frame from the guest: a 64 KiB GSO frame and headers. */
 #define NAT_RX_FRAME_MAX    (12 + 14 + 65535 + 4)
 /* Pieces of a frame to the guest, the virtio-net header among them. */
-#define NAT_TX_IOV_MAX      16
 /* "info network" and error messages. */
 #define NAT_DESCRIBE_MAX    (4096 + VPC_NAT_MAX_FWDS * 96)
 #define NAT_ERR_MAX         256
@@ -133,11 +132,9 @@
  * @closing: cleanup has begun; the core must not be called
  * @resolv_conf: resolv-conf=, which the core's config points at
  * @vnet_hdr_len: the NIC's virtio-net header length, 0 for none
- * @vnet_data_valid: the guest takes checksum offload: our frames say
- *     DATA_VALID
+ * @vnet_offloads: what the guest takes from us (VPC_NAT_OFFLOAD_*)
  * @vnet_gso_frames: TSO frames from the guest, for "info network"
  * @vnet_csum_fixed: partial checksums of the guest's completed here
- * @vnet_hdr: the header in front of our frames
  * @rx_buf: a guest frame in several pieces, made one
  * @next: on nat_states
  */
@@ -154,10 +151,9 @@ typedef struct NatState {
     bool closing;
     char *resolv_conf;
     unsigned vnet_hdr_len;
-    bool vnet_data_valid;
+    unsigned vnet_offloads;
     uint64_t vnet_gso_frames;
     uint64_t vnet_csum_fixed;
-    uint8_t vnet_hdr[sizeof(struct virtio_net_hdr_mrg_rxbuf)];
     QTAILQ_ENTRY(NatState) next;
     uint8_t rx_buf[NAT_RX_FRAME_MAX];
 } NatState;
@@ -216,34 +212,8 @@ static bool nat_cb_send_frame(void *opaque, const struct iovec *iov,
         s->tx_refused = true;
         return false;
     }
-    if (s->vnet_hdr_len) {
-        struct iovec with_hdr[1 + NAT_TX_IOV_MAX];
-        struct virtio_net_hdr h = {
-            .flags = s->vnet_data_valid ? VIRTIO_NET_HDR_F_DATA_VALID : 0,
-            .gso_type = VIRTIO_NET_HDR_GSO_NONE,
-        };
-        g_autofree uint8_t *linear = NULL;
-
-        /* Written each time: the NIC may byte-swap it in place. */
-        memset(s->vnet_hdr, 0, sizeof(s->vnet_hdr));
-        memcpy(s->vnet_hdr, &h, sizeof(h));
-        with_hdr[0].iov_base = s->vnet_hdr;
-        with_hdr[0].iov_len = s->vnet_hdr_len;
-        if (iovcnt <= NAT_TX_IOV_MAX) {
-            memcpy(&with_hdr[1], iov, iovcnt * sizeof(*iov));
-        } else {
-            /* Not what the core does (one piece a frame); but correct. */
-            linear = g_malloc(len);
-            iov_to_buf(iov, iovcnt, 0, linear, len);
-            with_hdr[1].iov_base = linear;
-            with_hdr[1].iov_len = len;
-            iovcnt = 1;
-        }
-        ret = qemu_sendv_packet_async(&s->nc, with_hdr, iovcnt + 1,
-                                      nat_tx_done);
-    } else {
-        ret = qemu_sendv_packet_async(&s->nc, iov, iovcnt, nat_tx_done);
-    }
+    /* A virtio-net header, when there is one, is the core's. */
+    ret = qemu_sendv_packet_async(&s->nc, iov, iovcnt, nat_tx_done);
     if (ret == 0) {
         /* Queued for a NIC that cannot take it now. */
         if (!s->tx_queued++) {
@@ -488,18 +458,27 @@ static void nat_set_vnet_hdr_len(NetClientState *nc, int len)
     assert(nat_has_vnet_hdr_len(nc, len));
     trace_nat_vnet_hdr(s->nc.name, len);
     s->vnet_hdr_len = len;
+    if (s->nat) {
+        vpc_nat_set_vnet(s->nat, 0, len, s->vnet_offloads);
+    }
 }
 
 /*
- * What the guest takes from us: we send no GSO frames, but with
- * checksum offload the guest may skip checking the core's checksums.
+ * What the guest takes from us: partial checksums (then the rest of our
+ * frames say DATA_VALID) and TCP GSO frames; not UFO or USO, which we
+ * never send.
  */
 static void nat_set_offload(NetClientState *nc, int csum, int tso4, int tso6,
                             int ecn, int ufo, int uso4, int uso6)
 {
     NatState *s = DO_UPCAST(NatState, nc, nc);
 
-    s->vnet_data_valid = csum;
+    s->vnet_offloads = (csum ? VPC_NAT_OFFLOAD_CSUM : 0) |
+                       (tso4 ? VPC_NAT_OFFLOAD_TSO4 : 0) |
+                       (tso6 ? VPC_NAT_OFFLOAD_TSO6 : 0);
+    if (s->nat) {
+        vpc_nat_set_vnet(s->nat, 0, s->vnet_hdr_len, s->vnet_offloads);
+    }
 }
 
 static void nat_print_info(NetClientState *nc, Monitor *mon)
@@ -520,7 +499,9 @@ static void nat_print_info(NetClientState *nc, Monitor *mon)
         monitor_printf(mon, "  virtio-net header %u bytes%s; from the guest "
                        "%" PRIu64 " TSO frames, %" PRIu64 " checksums "
                        "completed\n", s->vnet_hdr_len,
-                       s->vnet_data_valid ? ", checksums valid" : "",
+                       (s->vnet_offloads & VPC_NAT_OFFLOAD_TSO4)
+                       ? ", TSO and checksums to the guest"
+                       : s->vnet_offloads ? ", checksums to the guest" : "",
                        s->vnet_gso_frames, s->vnet_csum_fixed);
     }
 }

@@ -31,10 +31,11 @@ static void arp_put(uint8_t *p, uint16_t op, const uint8_t *sha, uint32_t spa,
 static void arp_send(VpcNat *nat, const uint8_t *dst_mac, uint16_t op,
                      uint32_t spa, const uint8_t *tha, uint32_t tpa)
 {
-    size_t vnet = nat->cfg.vnet_hdr_len;
+    size_t vnet = nat->tx_vnet;
     uint8_t *buf = nat->ctrl;
 
     memset(buf, 0, vnet + VPC_ETH_MIN_LEN);
+    nat_put_vnet(nat, buf);
     vpc_eth_put_header(buf + vnet, dst_mac, nat->cfg.gateway_mac,
                        VPC_ETHERTYPE_ARP);
     arp_put(buf + vnet + VPC_ETH_HLEN, op, nat->cfg.gateway_mac, spa, tha,

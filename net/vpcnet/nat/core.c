@@ -27,6 +27,7 @@
 
 #include <arpa/inet.h>
 #include <assert.h>
+#include <linux/virtio_net.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
@@ -481,9 +482,36 @@ bool nat_send_frame(VpcNat *nat, uint8_t *frame, size_t len)
     return true;
 }
 
+void nat_put_vnet(VpcNat *nat, uint8_t *buf)
+{
+    if (nat->tx_vnet) {
+        memset(buf, 0, nat->tx_vnet);
+        /* struct virtio_net_hdr's flags: the first byte. */
+        buf[0] = (nat->tx_offloads & VPC_NAT_OFFLOAD_CSUM)
+                 ? VIRTIO_NET_HDR_F_DATA_VALID : 0;
+    }
+}
+
+int vpc_nat_set_vnet(VpcNat *nat, unsigned rx_len, unsigned tx_len,
+                     unsigned offloads)
+{
+    if ((rx_len != 0 && rx_len != 10 && rx_len != 12) ||
+        (tx_len != 0 && tx_len != 10 && tx_len != 12)) {
+        return -1;
+    }
+    nat->rx_vnet = rx_len;
+    nat->tx_vnet = tx_len;
+    /* GSO needs partial checksums; neither goes without a header. */
+    if (!tx_len || !(offloads & VPC_NAT_OFFLOAD_CSUM)) {
+        offloads = 0;
+    }
+    nat->tx_offloads = offloads;
+    return 0;
+}
+
 size_t nat_l4_offset(const VpcNat *nat, const NatAddr *src)
 {
-    return nat->cfg.vnet_hdr_len + VPC_ETH_HLEN +
+    return nat->tx_vnet + VPC_ETH_HLEN +
            (nat_addr_is_v4(src) ? VPC_IPV4_HLEN : VPC_IPV6_HLEN);
 }
 
@@ -491,16 +519,14 @@ static bool send_ip(VpcNat *nat, uint8_t *buf, const NatAddr *src,
                     const NatAddr *dst, const uint8_t *dst_mac, uint8_t proto,
                     size_t l4_len, int csum_off, uint8_t ttl)
 {
-    size_t vnet = nat->cfg.vnet_hdr_len;
+    size_t vnet = nat->tx_vnet;
     uint8_t *eth = buf + vnet;
     uint8_t *ip = eth + VPC_ETH_HLEN;
     bool v4 = nat_addr_is_v4(src);
     uint8_t *l4 = ip + (v4 ? VPC_IPV4_HLEN : VPC_IPV6_HLEN);
     size_t len;
 
-    if (vnet) {
-        memset(buf, 0, vnet);
-    }
+    nat_put_vnet(nat, buf);
     vpc_eth_put_header(eth, dst_mac, nat->cfg.gateway_mac,
                        v4 ? VPC_ETHERTYPE_IPV4 : VPC_ETHERTYPE_IPV6);
     if (v4) {
@@ -850,13 +876,17 @@ void vpc_nat_input(VpcNat *nat, const uint8_t *frame, size_t len)
 
     nat->now_ns = nat->cb.clock_ns(nat->opaque);
     nat->stats.rx_frames++;
-    if (len < nat->cfg.vnet_hdr_len) {
+    if (len < nat->rx_vnet) {
         nat_drop(nat, VPC_NAT_DROP_MALFORMED);
         return;
     }
-    /* The virtio-net header only says what is offloaded: not needed. */
-    frame += nat->cfg.vnet_hdr_len;
-    len -= nat->cfg.vnet_hdr_len;
+    /*
+     * The virtio-net header only says what is offloaded: not needed, as
+     * TCP and UDP checksums of the guest's are not verified (a guest
+     * that lies about its own data hurts only its own connections).
+     */
+    frame += nat->rx_vnet;
+    len -= nat->rx_vnet;
     if (vpc_eth_parse(frame, len, &eth) < 0) {
         nat_drop(nat, VPC_NAT_DROP_MALFORMED);
         return;
@@ -926,6 +956,9 @@ VpcNat *vpc_nat_new(const VpcNatConfig *cfg, const VpcNatCallbacks *cb,
     nat->netlink_fd = nat->raw4_fd = nat->raw6_fd = -1;
     nat->now_ns = cb->clock_ns(opaque);
     nat->sweep_ns = nat->now_ns + NAT_SWEEP_NS;
+    vpc_nat_set_vnet(nat, cfg->vnet_hdr_len, cfg->vnet_hdr_len,
+                     VPC_NAT_OFFLOAD_CSUM | VPC_NAT_OFFLOAD_TSO4 |
+                     VPC_NAT_OFFLOAD_TSO6);
     nat_addr_from_v4(&nat->gw4, cfg->host);
     nat_addr_from_v4(&nat->dns4, cfg->dns);
     memcpy(nat->gw6.a, cfg->ip6_host, 16);

@@ -81,7 +81,7 @@ void nat_dhcp_free(VpcNat *nat)
 
 bool nat_dhcp_input(VpcNat *nat, const uint8_t *frame, size_t len)
 {
-    size_t vnet = nat->cfg.vnet_hdr_len;
+    size_t vnet = nat->tx_vnet;
     VpcDhcpReply out;
     VpcDhcpResult r;
     uint64_t fragments;
@@ -99,7 +99,7 @@ bool nat_dhcp_input(VpcNat *nat, const uint8_t *frame, size_t len)
     case VPC_DHCP_NOT_DHCP:
         return false;
     case VPC_DHCP_REPLY:
-        memset(nat->ctrl, 0, vnet);
+        nat_put_vnet(nat, nat->ctrl);
         if (nat_send_frame(nat, nat->ctrl, vnet + out.len)) {
             nat->stats.dhcp_replies++;
         }

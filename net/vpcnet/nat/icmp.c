@@ -121,7 +121,7 @@ static void echo_reply_to_guest(VpcNat *nat, const NatAddr *from,
     uint8_t *buf = nat->udp_pool;
     uint8_t *m = buf + off;
 
-    if (len > cap || len + (off - nat->cfg.vnet_hdr_len - VPC_ETH_HLEN) >
+    if (len > cap || len + (off - nat->tx_vnet - VPC_ETH_HLEN) >
         (size_t)nat->cfg.mtu) {
         nat_drop(nat, VPC_NAT_DROP_TOO_BIG);
         return;

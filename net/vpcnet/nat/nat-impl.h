@@ -368,8 +368,12 @@ struct VpcNat {
     /* Buffers, allocated once. */
     uint8_t *ctrl;              /* NAT_CTRL_FRAME_MAX: one control frame */
     uint8_t *tcp_pool;          /* segments peeked from a host socket */
-    size_t tcp_slot_size;
-    unsigned tcp_slots;
+    size_t tcp_pool_bytes;
+
+    /* virtio-net headers (vpc_nat_set_vnet): lengths and offloads. */
+    unsigned rx_vnet;
+    unsigned tx_vnet;
+    unsigned tx_offloads;
     uint8_t *udp_pool;          /* datagrams of one recvmmsg batch */
     size_t udp_slot_size;
     bool guest_busy;
@@ -402,6 +406,8 @@ bool nat_send_ndp(VpcNat *nat, uint8_t *buf, const NatAddr *src,
 /* Make sure the embedder's timer fires by @deadline_ns. */
 void nat_arm_at(VpcNat *nat, int64_t deadline_ns);
 bool nat_send_frame(VpcNat *nat, uint8_t *frame, size_t len);
+/* Write the virtio-net header of a frame whose checksums are complete. */
+void nat_put_vnet(VpcNat *nat, uint8_t *buf);
 void nat_flow_set_timer(VpcNat *nat, NatFlow *f, int64_t deadline_ns);
 void nat_watch(VpcNat *nat, int fd, unsigned events, VpcNatWatch *w);
 void nat_flow_watch(VpcNat *nat, NatFlow *f, unsigned events);

@@ -233,6 +233,24 @@ void vpc_nat_ready(VpcNatWatch *w, unsigned events);
 /* vpc_nat_timer - the timer armed by timer_mod expired. */
 void vpc_nat_timer(VpcNat *nat);
 
+/* What a guest behind a virtio-net header takes from us. */
+#define VPC_NAT_OFFLOAD_CSUM    1u      /* partial checksums, DATA_VALID */
+#define VPC_NAT_OFFLOAD_TSO4    2u      /* TCP/IPv4 GSO frames */
+#define VPC_NAT_OFFLOAD_TSO6    4u      /* TCP/IPv6 GSO frames */
+
+/*
+ * vpc_nat_set_vnet - virtio-net headers, as a NIC negotiates them at run
+ * time (virtio-net: first 10 bytes, then 12): frames from the guest start
+ * with @rx_len bytes of header (0, 10 or 12; the core skips it), frames to
+ * the guest with @tx_len, and @offloads (VPC_NAT_OFFLOAD_*) says what
+ * those may use: with CSUM our checksums are left to the guest (TCP) or
+ * marked valid, with TSO TCP goes as GSO frames of up to 64 KiB.
+ * VpcNatConfig.vnet_hdr_len sets both lengths and every offload, as a
+ * tap with IFF_VNET_HDR takes them.  Returns -1 for a bad length.
+ */
+int vpc_nat_set_vnet(VpcNat *nat, unsigned rx_len, unsigned tx_len,
+                     unsigned offloads);
+
 /*
  * vpc_nat_guest_busy - the guest's queue is backing up (the embedder took
  * a frame, but queued it): send nothing more that can wait until

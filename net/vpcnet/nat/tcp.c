@@ -125,20 +125,17 @@ int nat_tcp_init(VpcNat *nat, char *err, size_t errlen)
                 "TCP: data in flight to the guest is capped at %zu bytes",
                 nat->discard_len);
     }
-    /* One slot is one frame: a segment, or a GSO frame with a vnet header. */
-    max_payload = nat->cfg.vnet_hdr_len ? TCP_GSO_MAX - VPC_IPV4_HLEN -
-                                          VPC_TCP_HLEN
-                                        : nat->cfg.mtu - VPC_IPV4_HLEN -
-                                          VPC_TCP_HLEN;
-    nat->tcp_slot_size = NAT_HEADROOM + max_payload;
-    nat->tcp_slots = NAT_TCP_POOL_BYTES / nat->tcp_slot_size;
-    if (nat->tcp_slots < 8) {
-        nat->tcp_slots = 8;
+    /*
+     * One slot is one frame: a segment of the MTU, or a GSO frame of up
+     * to 64 KiB once a virtio-net header allows it (vpc_nat_set_vnet may
+     * say so at any time): room for 64 of the one or 8 of the other.
+     */
+    max_payload = nat->cfg.mtu - VPC_IPV4_HLEN - VPC_TCP_HLEN;
+    nat->tcp_pool_bytes = 64 * (NAT_HEADROOM + max_payload);
+    if (nat->tcp_pool_bytes < 8 * (NAT_HEADROOM + TCP_GSO_MAX)) {
+        nat->tcp_pool_bytes = 8 * (NAT_HEADROOM + TCP_GSO_MAX);
     }
-    if (nat->tcp_slots > 64) {
-        nat->tcp_slots = 64;
-    }
-    nat->tcp_pool = malloc(nat->tcp_slot_size * nat->tcp_slots);
+    nat->tcp_pool = malloc(nat->tcp_pool_bytes);
     if (!nat->tcp_pool) {
         snprintf(err, errlen, "out of memory");
         return -1;
@@ -342,15 +339,22 @@ static void put_vnet_hdr(VpcNat *nat, uint8_t *buf, const NatFlow *f,
         h.gso_size = f->tcp.mss;
         h.hdr_len = (uint16_t)hdrs;
     }
-    memset(buf, 0, nat->cfg.vnet_hdr_len);
+    memset(buf, 0, nat->tx_vnet);
     memcpy(buf, &h, sizeof(h));
+}
+
+/* Whether @f's frames to the guest may be GSO frames. */
+static bool tcp_gso(const VpcNat *nat, const NatFlow *f)
+{
+    return nat->tx_offloads & (nat_addr_is_v4(&f->key.guest)
+                               ? VPC_NAT_OFFLOAD_TSO4 : VPC_NAT_OFFLOAD_TSO6);
 }
 
 /* Send one data segment of @len bytes already at its place in @slot. */
 static bool send_data(VpcNat *nat, NatFlow *f, uint8_t *slot, size_t len,
                       uint32_t seq, bool psh)
 {
-    size_t vnet = nat->cfg.vnet_hdr_len;
+    size_t vnet = nat->tx_vnet;
     uint8_t *eth = slot + vnet;
     uint8_t *ip = eth + VPC_ETH_HLEN;
     uint8_t *t = ip + ip_hlen(f);
@@ -381,12 +385,13 @@ static bool send_data(VpcNat *nat, NatFlow *f, uint8_t *slot, size_t len,
         sum = vpc_csum_pseudo_ipv6(f->key.remote.a, f->key.guest.a,
                                    VPC_IP_PROTO_TCP, (uint32_t)l4);
     }
-    if (vnet) {
+    if (nat->tx_offloads & VPC_NAT_OFFLOAD_CSUM) {
         /* The receiver completes the checksum from the pseudo-header's. */
         put_vnet_hdr(nat, slot, f, len, VPC_ETH_HLEN + ip_hlen(f) +
                      VPC_TCP_HLEN);
         vpc_put_be16(t + 16, (uint16_t)~vpc_csum_fold(sum));
     } else {
+        nat_put_vnet(nat, slot);
         vpc_put_be16(t + 16, vpc_csum_fold(vpc_csum_partial(sum, t, l4)));
     }
     return nat_send_frame(nat, slot, vnet + VPC_ETH_HLEN + ip_hlen(f) + l4);
@@ -450,16 +455,17 @@ static void drained(VpcNat *nat, NatFlow *f)
  */
 static void send_pending_data(VpcNat *nat, NatFlow *f)
 {
-    size_t vnet = nat->cfg.vnet_hdr_len;
-    size_t off = vnet + VPC_ETH_HLEN + ip_hlen(f) + VPC_TCP_HLEN;
-    size_t seg_max = vnet ? TCP_GSO_MAX - ip_hlen(f) - VPC_TCP_HLEN
-                          : f->tcp.mss;
+    size_t off = nat->tx_vnet + VPC_ETH_HLEN + ip_hlen(f) + VPC_TCP_HLEN;
+    size_t seg_max = tcp_gso(nat, f) ? TCP_GSO_MAX - ip_hlen(f) - VPC_TCP_HLEN
+                                     : f->tcp.mss;
+    size_t slot_size = NAT_HEADROOM + seg_max;
+    unsigned slots = nat->tcp_pool_bytes / slot_size;
     struct iovec iov[64 + 1];
     uint32_t limit = nat->peek_off_ok ? TCP_MAX_INFLIGHT
                                       : (uint32_t)nat->discard_len;
 
-    if (seg_max > nat->tcp_slot_size - NAT_HEADROOM) {
-        seg_max = nat->tcp_slot_size - NAT_HEADROOM;
+    if (slots > 64) {
+        slots = 64;
     }
     for (unsigned round = 0; round < 4; round++) {
         uint32_t in_flight = f->tcp.snd_nxt - f->tcp.snd_una;
@@ -492,11 +498,11 @@ static void send_pending_data(VpcNat *nat, NatFlow *f)
             iov[0].iov_len = in_flight;
             first = 1;
         }
-        while (nseg < nat->tcp_slots && want < avail) {
+        while (nseg < slots && want < avail) {
             size_t len = avail - want < seg_max ? avail - want : seg_max;
 
             iov[first + nseg].iov_base = nat->tcp_pool +
-                                         nseg * nat->tcp_slot_size + off;
+                                         nseg * slot_size + off;
             iov[first + nseg].iov_len = len;
             want += (uint32_t)len;
             nseg++;
@@ -527,7 +533,7 @@ static void send_pending_data(VpcNat *nat, NatFlow *f)
         for (unsigned i = 0; i < nseg && got; i++) {
             size_t len = got < iov[first + i].iov_len ? got
                                                       : iov[first + i].iov_len;
-            uint8_t *slot = nat->tcp_pool + i * nat->tcp_slot_size;
+            uint8_t *slot = nat->tcp_pool + i * slot_size;
 
             if (!send_data(nat, f, slot, len, f->tcp.snd_nxt, got == len)) {
                 /* Not taken: rewind the peek offset to what went out. */
