@@ -459,6 +459,11 @@ static GPid internal_spawn_daemon(InternalState *s, Error **errp)
                        G_SPAWN_DO_NOT_REAP_CHILD, NULL, NULL, &pid, &gerr)) {
         error_setg(errp, "internal: cannot start the switch of network "
                    "'%s': %s", s->network, gerr->message);
+        /* libvirt runs QEMU with -sandbox ...,spawn=deny. */
+        error_append_hint(errp, "Under -sandbox spawn=deny QEMU may not "
+                          "start programs: start the switch first, with "
+                          "'%s --network %s --daemonize --idle-timeout 0'\n",
+                          s->helper, s->network);
         return 0;
     }
     return pid;
