@@ -58,6 +58,7 @@
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 
+#include "net/eth.h"
 #include "net/net.h"
 #include "clients.h"
 #include "monitor/monitor.h"
@@ -364,12 +365,29 @@ static int fb_run_helper(FilterBridgeState *s, Error **errp)
     Error *err = NULL;
     VpcFbhMsg m;
     int sv[2], fds[1], nfds, status;
+    g_autofree char *fd_arg = NULL, *ifname_arg = NULL;
+    char *argv[6];
+    int argc = 0;
     pid_t pid;
 
     if (qemu_socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv) < 0) {
         error_setg_errno(errp, errno, "filter-bridge: socketpair");
         return -1;
     }
+    /* Everything the child needs, made before fork(): it only execs. */
+    fd_arg = g_strdup_printf("--fd=%d", sv[1]);
+    ifname_arg = g_strdup_printf("--ifname=%s", s->ifname);
+    argv[argc++] = s->helper;
+    argv[argc++] = fd_arg;
+    argv[argc++] = ifname_arg;
+    argv[argc++] = (char *)(s->wifi_opt == ON_OFF_AUTO_ON ? "--wifi=on" :
+                            s->wifi_opt == ON_OFF_AUTO_OFF ? "--wifi=off" :
+                            "--wifi=auto");
+    if (s->mac_spoof) {
+        argv[argc++] = (char *)"--mac-spoof";
+    }
+    argv[argc] = NULL;
+
     trace_filter_bridge_helper(s->ifname, s->helper);
     pid = fork();
     if (pid < 0) {
@@ -381,21 +399,9 @@ static int fb_run_helper(FilterBridgeState *s, Error **errp)
     if (pid == 0) {
         /* stdin, stdout, stderr and our end: sorted, as asked */
         const int keep[] = { 0, 1, 2, sv[1] };
-        char *argv[6];
-        int argc = 0;
 
         qemu_close_all_open_fd(keep, sv[1] > 2 ? 4 : 3);
         fcntl(sv[1], F_SETFD, 0);
-        argv[argc++] = s->helper;
-        argv[argc++] = g_strdup_printf("--fd=%d", sv[1]);
-        argv[argc++] = g_strdup_printf("--ifname=%s", s->ifname);
-        argv[argc++] = (char *)(s->wifi_opt == ON_OFF_AUTO_ON ? "--wifi=on" :
-                                s->wifi_opt == ON_OFF_AUTO_OFF ?
-                                "--wifi=off" : "--wifi=auto");
-        if (s->mac_spoof) {
-            argv[argc++] = (char *)"--mac-spoof";
-        }
-        argv[argc] = NULL;
         execv(s->helper, argv);
         _exit(127);
     }
@@ -800,6 +806,11 @@ static void fb_tap_readable(void *opaque)
         }
         if (s->wifi) {
             vpc_wifi_to_guest(&s->wifi_guest, s->rx_buf, n, fb_now_ms());
+        }
+        /* Frames from the host's stack come unpadded; NICs want 60 bytes. */
+        if (n < ETH_ZLEN && net_peer_needs_padding(&s->nc)) {
+            memset(s->rx_buf + n, 0, ETH_ZLEN - n);
+            n = ETH_ZLEN;
         }
         if (qemu_send_packet_async(&s->nc, s->rx_buf, n, fb_rx_done) == 0) {
             s->rx_paused = true;
