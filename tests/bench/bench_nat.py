@@ -39,9 +39,20 @@ every engine alike.  The machine this runs on may be shared: the figures
 are for comparing engines within one run, not absolutes.  Figures, not a
 test: nothing passes or fails on speed.
 
-The TCG guest rows (dec21140a and virtio-net, iperf3 both ways, -netdev
-nat beside -netdev user in one run) are not measured yet: see
-tcg_guest_rows(), the hook for them.
+Table 3, a TCG guest (tests/guest, one vCPU): the same Linux guest with a
+dec21140a and then a virtio-net-pci, each on -netdev nat and on -netdev
+user, runs iperf3 (-t --tcg-seconds, 8) to the host and back (-R,
+tests/guest/scenarios/iperf.sh) against an iperf3 server on the host's
+127.0.0.1, which it reaches through the gateway 10.0.2.2: -netdev nat
+with host-loopback=on, -netdev user as it always does, so both netdevs
+take the same path.  The runs are interleaved (nat, user, nat, user,
+for each NIC in every rep) and each cell is the median of --reps; the
+guest's CPU is the limit there.  With each figure, the QEMU process's
+CPU seconds (utime+stime from /proc/PID/stat) per GB the host's iperf3
+server counted, and the part of it outside the vCPU thread (the main
+loop, where the netdev and the NIC's receive path run).  The load
+average before and after is printed with it.  --parts tcg runs it
+alone.
 """
 
 import argparse
@@ -50,17 +61,23 @@ import json
 import os
 import re
 import shutil
+import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
+# Import netns and guest without leaving __pycache__ in the source tree.
+sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.join(REPO, 'tests', 'nat'))
+sys.path.insert(0, os.path.join(REPO, 'tests', 'guest'))
 
 import netns                                        # noqa: E402
 from netns import INET4, raise_nofile               # noqa: E402
+import guest                                        # noqa: E402
 
 BUILD = os.path.join(REPO, 'build')
 BENCH = os.path.join(BUILD, 'bench')
@@ -88,6 +105,10 @@ HTTPD_PORT = 8080
 MANY_CONNECT_S = 45
 MANY_REQUEST_S = 20
 MTUS = (1500, 65520)
+# --parts: what runs in the namespaces, and the TCG guest rows ('tcg').
+REQUEST_PARTS = ('latency', 'cps', 'many')
+NETNS_PARTS = ('throughput',) + REQUEST_PARTS
+PARTS = NETNS_PARTS + ('tcg',)
 ENGINE_ORDER = ('vpcnet-nat', 'slirp4netns', 'pasta', 'veth')
 DIRECTION = {'tcp-out': 'namespace->outside', 'tcp-in': 'outside->namespace'}
 LABELS = {'vpcnet-nat': 'vpcnet-nat', 'slirp4netns': 'slirp4netns',
@@ -307,6 +328,7 @@ class Bench:
         self.args = args
         self.engines = engines          # kind -> binary or None (not built)
         self.results = {}               # (test, kind, mtu) -> [run results]
+        self.tcg = None                 # what tcg_guests() measured
 
     def add(self, key, res):
         self.results.setdefault(key, []).append(res)
@@ -326,18 +348,23 @@ class Bench:
     def run(self):
         a = self.args
         runnable = [k for k in ENGINE_ORDER if self.engines.get(k)]
-        with netns.Topology(services=False, outside_mtu=65520) as topo:
-            self.topo = topo
-            self.servers(topo)
-            for rep in range(a.reps):
-                if 'throughput' in a.parts:
-                    for mtu in MTUS:
+        if set(a.parts) & set(NETNS_PARTS):
+            with netns.Topology(services=False, outside_mtu=65520) as topo:
+                self.topo = topo
+                self.servers(topo)
+                for rep in range(a.reps):
+                    if 'throughput' in a.parts:
+                        for mtu in MTUS:
+                            for kind in runnable:
+                                log('run %d/%d: %s, MTU %d: iperf3'
+                                    % (rep + 1, a.reps, kind, mtu))
+                                self.throughput(topo, kind, mtu)
+                    if set(a.parts) & set(REQUEST_PARTS):
                         for kind in runnable:
-                            log('run %d/%d: %s, MTU %d: iperf3' % (rep + 1, a.reps, kind, mtu))
-                            self.throughput(topo, kind, mtu)
-                for kind in runnable:
-                    log('run %d/%d: %s: latency, connections' % (rep + 1, a.reps, kind))
-                    self.requests(topo, kind)
+                            log('run %d/%d: %s: latency, connections' % (rep + 1, a.reps, kind))
+                            self.requests(topo, kind)
+        if 'tcg' in a.parts:
+            self.tcg = tcg_guests(a)
 
     def servers(self, topo):
         topo.spawn('inet', ['sockperf', 'server', '-i', INET4, '-p', str(SOCKPERF_UDP_PORT)],
@@ -420,7 +447,15 @@ class Bench:
         kinds = [k for k in ENGINE_ORDER if k in self.engines]
         if 'throughput' in a.parts:
             self.print_throughput(kinds)
-        self.print_requests(kinds)
+        if set(a.parts) & set(REQUEST_PARTS):
+            self.print_requests(kinds)
+        if 'tcg' in a.parts:
+            print()
+            for line in tcg_guest_rows(a, self.tcg):
+                print(line)
+        print()
+        print('The machine may be shared with other work: compare engines within this run; '
+              'the absolute figures are noisy.')
 
     def print_throughput(self, kinds):
         a = self.args
@@ -488,23 +523,297 @@ class Bench:
                         for r in rs if 'note' in r})
         for n in notes[:10]:
             print('  note: ' + n)
-        print()
-        for line in tcg_guest_rows(self.args):
-            print(line)
-        print()
-        print('The machine may be shared with other work: compare engines within this run; '
-              'the absolute figures are noisy.')
 
 
-def tcg_guest_rows(args):
-    """HOOK (not implemented yet): the TCG guest rows of issue 8's
-    benchmark.  A Linux guest under TCG (tests/guest) with a dec21140a and
-    then a virtio-net NIC, each run once with -netdev nat and once with
-    -netdev user in the same interleaved run, iperf3 both ways against a
-    server in the "internet" namespace (QEMU itself started in the host
-    namespace of a netns.Topology).  Returns the lines to print."""
-    return ['TCG guest rows (dec21140a, virtio-net; -netdev nat beside -netdev user): '
-            'not measured yet (hook: tcg_guest_rows in tests/bench/bench_nat.py)']
+# ---- the TCG guest rows ----
+
+# The NICs, each with the guest driver modules it needs, and the netdevs
+# they run on, in the order each rep runs them.  The gateway 10.0.2.2 is
+# the host's loopback for both: -netdev nat must be told so
+# (host-loopback=on), -netdev user does it by default.
+TCG_NICS = (('dec21140a', ('tulip',)), ('virtio-net-pci', ('virtio_pci', 'virtio_net')))
+TCG_NETDEVS = (('nat', 'nat,id=n0,host-loopback=on'), ('user', 'user,id=n0'))
+TCG_DIRECTIONS = (('tx', 'guest->host'), ('rx', 'host->guest'))
+
+
+def loadavg():
+    with open('/proc/loadavg') as f:
+        return ' '.join(f.read().split()[:3])
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(('127.0.0.1', 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def number(text):
+    try:
+        return float(text)
+    except (TypeError, ValueError):
+        return None
+
+
+class QemuClock:
+    """CPU time of the guest's QEMU, snapshotted at the iperf scenario's
+    marks: its lease (tx starts), tx.mbps (tx is over, rx starts) and
+    rx.mbps (rx is over).  Each snapshot is utime+stime of the whole
+    process and of its vCPU thread ("CPU 0/TCG", so named by -name
+    debug-threads=on)."""
+
+    MARKS = {'VPCNET-RESULT dhcp ok': 'start', 'VPCNET-RESULT tx.mbps ': 'tx',
+             'VPCNET-RESULT rx.mbps ': 'rx'}
+
+    def __init__(self, qemu):
+        self.exe = os.path.realpath(qemu)
+        self.pid = None
+        self.snaps = {}         # mark -> (process seconds, vCPU seconds)
+
+    def find(self):
+        """Our child QEMU: Guest.run() starts it from this process."""
+        for name in os.listdir('/proc'):
+            if not name.isdigit():
+                continue
+            try:
+                with open('/proc/%s/stat' % name) as f:
+                    ppid = int(f.read().rsplit(')', 1)[1].split()[1])
+                exe = os.readlink('/proc/%s/exe' % name)
+            except (OSError, ValueError, IndexError):
+                continue
+            # A binary relinked meanwhile reads "PATH (deleted)".
+            if ppid == os.getpid() and exe.split(' (deleted)')[0] == self.exe:
+                return int(name)
+        return None
+
+    @staticmethod
+    def ticks(stat_path):
+        with open(stat_path) as f:
+            fields = f.read().rsplit(')', 1)[1].split()
+        return int(fields[11]) + int(fields[12])
+
+    def sample(self):
+        hz = os.sysconf('SC_CLK_TCK')
+        total = self.ticks('/proc/%d/stat' % self.pid)
+        vcpu = 0
+        task_dir = '/proc/%d/task' % self.pid
+        for tid in os.listdir(task_dir):
+            try:
+                with open('%s/%s/comm' % (task_dir, tid)) as f:
+                    if '/TCG' in f.read():
+                        vcpu += self.ticks('%s/%s/stat' % (task_dir, tid))
+            except OSError:
+                continue        # a thread that just ended
+        return total / hz, vcpu / hz
+
+    def on_line(self, line):
+        for mark, name in self.MARKS.items():
+            if mark in line:
+                if self.pid is None:
+                    self.pid = self.find()
+                if self.pid is not None:
+                    try:
+                        self.snaps[name] = self.sample()
+                    except OSError:
+                        pass
+
+    def spent(self, direction):
+        """(process, vCPU) CPU seconds over one direction's run, or None."""
+        begin = self.snaps.get('start' if direction == 'tx' else 'tx')
+        end = self.snaps.get(direction)
+        if begin is None or end is None:
+            return None
+        return end[0] - begin[0], end[1] - begin[1]
+
+
+class HostIperf:
+    """iperf3 -s -J on the host's 127.0.0.1 for one guest boot, which runs
+    two tests on it (tx, then rx with -R).  stop() returns the bytes that
+    each test moved, from the server's own JSON report of it."""
+
+    def __init__(self):
+        self.port = free_port()
+        self.out = tempfile.TemporaryFile(mode='w+')
+        self.proc = subprocess.Popen(['iperf3', '-s', '-J', '-B', '127.0.0.1',
+                                      '-p', str(self.port)],
+                                     stdout=self.out, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and self.proc.poll() is None:
+            if subprocess.run(['ss', '-Hltn', 'sport = :%d' % self.port], text=True,
+                              stdout=subprocess.PIPE).stdout.strip():
+                return
+            time.sleep(0.05)
+        self.stop()
+        raise RuntimeError('the host iperf3 server did not listen on 127.0.0.1:%d'
+                           % self.port)
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.out.seek(0)
+        text = self.out.read()
+        self.out.close()
+        moved = {}
+        decoder, pos = json.JSONDecoder(), 0
+        while True:
+            while pos < len(text) and text[pos].isspace():
+                pos += 1
+            if pos >= len(text):
+                break
+            try:
+                report, pos = decoder.raw_decode(text, pos)
+            except ValueError:
+                break
+            start = report.get('start', {}).get('test_start', {})
+            end = report.get('end', {})
+            # The receiver's count: the server's for tx, the guest's for
+            # rx, of which the server knows what it sent.
+            if start.get('reverse') == 0 and 'sum_received' in end:
+                moved['tx'] = end['sum_received']['bytes']
+            elif start.get('reverse') == 1 and 'sum_sent' in end:
+                moved['rx'] = end['sum_sent']['bytes']
+        return moved
+
+
+def tcg_guest_run(qemu, nic, modules, netdev, seconds, name):
+    """One boot of the iperf scenario; {direction: {'mbps', 'cpu_per_gb',
+    'other_per_gb'} or {'error', 'detail'}}."""
+    server = HostIperf()
+    clock = QemuClock(qemu)
+    devices = ['-name', 'bench-nat,debug-threads=on',
+               '-device', nic + ',netdev=n0', '-netdev', netdev]
+    try:
+        result = guest.Guest(qemu=qemu, devices=devices, scenario='iperf', name=name,
+                             modules=list(modules), on_line=clock.on_line,
+                             args={'port': server.port, 'seconds': seconds},
+                             timeout=120 + 4 * seconds).run()
+    finally:
+        moved = server.stop()
+    out = {}
+    for d, _ in TCG_DIRECTIONS:
+        mbps = number(result.values.get(d + '.mbps'))
+        if mbps is None:
+            out[d] = {'error': 'no figure', 'detail': '%s, see %s' % (
+                result.summary(), os.path.relpath(result.log_path, REPO))}
+            continue
+        res = {'mbps': mbps}
+        spent = clock.spent(d)
+        gb = moved.get(d, 0) / 1e9
+        if spent is not None and gb > 0:
+            res['cpu_per_gb'] = spent[0] / gb
+            res['other_per_gb'] = (spent[0] - spent[1]) / gb
+        out[d] = res
+    return out
+
+
+def tcg_guests(args):
+    """The TCG guest rows' runs, interleaved: in every rep, each NIC on
+    nat, then on user."""
+    qemu = guest.qemu_binary()
+    tcg = {'results': {}, 'load_before': loadavg()}
+    if not os.access(qemu, os.X_OK):
+        tcg['error'] = 'no QEMU at %s (make builds it)' % os.path.relpath(qemu, REPO)
+        return tcg
+    try:
+        guest.ensure_images()
+    except RuntimeError as e:
+        tcg['error'] = 'the guest images could not be built: %s' % str(e)[-300:]
+        return tcg
+    built = os.stat(qemu).st_mtime
+    for rep in range(args.reps):
+        for nic, modules in TCG_NICS:
+            for netdev, netdev_arg in TCG_NETDEVS:
+                log('run %d/%d: TCG guest, %s on -netdev %s: iperf3'
+                    % (rep + 1, args.reps, nic, netdev))
+                try:
+                    res = tcg_guest_run(qemu, nic, modules, netdev_arg, args.tcg_seconds,
+                                        'bench-nat-%s-%s-%d' % (nic, netdev, rep + 1))
+                except RuntimeError as e:
+                    res = {d: {'error': 'not run', 'detail': str(e)} for d, _ in TCG_DIRECTIONS}
+                for d, r in res.items():
+                    tcg['results'].setdefault((nic, netdev, d), []).append(r)
+                    if 'error' in r:
+                        log('%s/%s/%s: %s %s' % (nic, netdev, d, r['error'], r['detail']))
+                log('  %s Mbit/s guest->host, %s host->guest (load %s)'
+                    % (res['tx'].get('mbps'), res['rx'].get('mbps'), loadavg()))
+    tcg['load_after'] = loadavg()
+    tcg['rebuilt'] = os.stat(qemu).st_mtime != built
+    return tcg
+
+
+def tcg_guest_rows(args, tcg):
+    """The TCG guest rows of issue 8's benchmark, as lines to print."""
+    lines = [
+        'bench-nat: a TCG guest (tests/guest, one vCPU) with -netdev nat beside -netdev user,'
+        ' iperf3 -t %d both ways; median of %d interleaved runs (nat, user, nat, user)'
+        % (args.tcg_seconds, args.reps),
+        '  to an iperf3 server on the host\'s 127.0.0.1 through the gateway 10.0.2.2'
+        ' (-netdev nat,host-loopback=on; -netdev user does it by default)',
+        '  Mbit/s (receiver side; median and range), and the QEMU process\'s CPU seconds'
+        ' per GB moved (utime+stime; in brackets: all threads but the vCPU)',
+        '  load average %s before, %s after, %d CPUs'
+        % (tcg['load_before'], tcg.get('load_after', '-'), os.cpu_count()),
+    ]
+    if 'error' in tcg:
+        lines.append('  not measured: ' + tcg['error'])
+        return lines
+    results = tcg['results']
+
+    def field(key, name):
+        return [r[name] for r in results.get(key, []) if name in r]
+
+    def failures(key):
+        runs = results.get(key, [])
+        bad = [r['error'] for r in runs if 'error' in r]
+        return '[%d/%d %s]' % (len(bad), len(runs), bad[0]) if bad else ''
+
+    def mbps_cell(key):
+        vals = field(key, 'mbps')
+        if not vals:
+            return failures(key) or '-'
+        text = '%.0f' % statistics.median(vals)
+        if len(vals) > 1:
+            text += ' (%.0f-%.0f)' % (min(vals), max(vals))
+        return (text + ' ' + failures(key)).strip()
+
+    def cpu_cell(key):
+        total, other = field(key, 'cpu_per_gb'), field(key, 'other_per_gb')
+        if not total:
+            return '-'
+        return '%.1f (%.1f)' % (statistics.median(total), statistics.median(other))
+
+    fmt = '%-15s %-6s  %-22s %-13s  %-22s %-13s'
+    hdr = fmt % ('NIC', 'netdev', 'guest->host Mbit/s', 'CPU s/GB', 'host->guest Mbit/s',
+                 'CPU s/GB')
+    lines += [hdr, '-' * len(hdr)]
+    for nic, _ in TCG_NICS:
+        for netdev, _ in TCG_NETDEVS:
+            cols = []
+            for d, _ in TCG_DIRECTIONS:
+                cols += [mbps_cell((nic, netdev, d)), cpu_cell((nic, netdev, d))]
+            lines.append(fmt % ((nic, netdev) + tuple(cols)))
+    for nic, _ in TCG_NICS:
+        ratios = []
+        for d, label in TCG_DIRECTIONS:
+            nat, user = field((nic, 'nat', d), 'mbps'), field((nic, 'user', d), 'mbps')
+            ratio = (statistics.median(nat) / statistics.median(user)
+                     if nat and user and statistics.median(user) else None)
+            ratios.append('%s %s' % (label, '%.2f' % ratio if ratio else 'n/a'))
+        lines.append('  nat/user, %s: %s' % (nic, ', '.join(ratios)))
+    details = sorted({'%s on %s, %s: %s' % (k[0], k[1], k[2], r['detail'])
+                      for k, rs in results.items() for r in rs if 'detail' in r})
+    for d in details[:6]:
+        lines.append('  failed: ' + d)
+    if tcg.get('rebuilt'):
+        lines.append('  note: %s was rebuilt during these runs'
+                     % os.path.relpath(guest.qemu_binary(), REPO))
+    return lines
 
 
 def main():
@@ -513,15 +822,23 @@ def main():
     ap.add_argument('--seconds', type=int, default=3, help='length of each timed run')
     ap.add_argument('--conns', type=int, default=10000)
     ap.add_argument('--engines', default=','.join(ENGINE_ORDER))
-    ap.add_argument('--parts', default='throughput,latency,cps,many')
+    ap.add_argument('--parts', default=','.join(PARTS),
+                    help='what to run, of %s (tcg: the TCG guest rows)' % ','.join(PARTS))
+    ap.add_argument('--tcg-seconds', type=int, default=8,
+                    help='length of each iperf3 run in the TCG guest')
     ap.add_argument('--vpcnet-nat', default=os.path.join(BUILD, 'vpcnet-nat'))
     args = ap.parse_args()
     args.parts = args.parts.split(',')
+    unknown = set(args.parts) - set(PARTS)
+    if unknown:
+        ap.error('--parts: unknown %s (choose from %s)' % (','.join(sorted(unknown)),
+                                                           ','.join(PARTS)))
     if os.geteuid() != 0:
         sys.exit('bench-nat: needs root (network namespaces, veth, tap)')
     for group in ('nat', 'bench-nat'):
         subprocess.run([os.path.join(REPO, 'scripts', 'deps.sh'), group], check=True)
-    wanted = args.engines.split(',')
+    # The TCG rows alone need none of the namespace engines.
+    wanted = args.engines.split(',') if set(args.parts) & set(NETNS_PARTS) else []
     engines, why_not = {}, {}
     for kind in ENGINE_ORDER:
         if kind not in wanted:
@@ -541,12 +858,13 @@ def main():
                 why_not[kind] = 'could not be built: %s' % e
         else:
             engines[kind] = 'veth'
-    build_httpd()
-    versions = subprocess.run(['slirp4netns', '--version'], text=True,
-                              stdout=subprocess.PIPE).stdout.split('\n')
-    log('slirp4netns %s, %s; pasta %s' % (versions[0].split()[-1],
-                                         ' '.join(versions[2].split()[:2]) if len(versions) > 2
-                                         else '', PASST_VERSION))
+    if wanted:
+        build_httpd()
+        versions = subprocess.run(['slirp4netns', '--version'], text=True,
+                                  stdout=subprocess.PIPE).stdout.split('\n')
+        log('slirp4netns %s, %s; pasta %s' % (versions[0].split()[-1],
+                                             ' '.join(versions[2].split()[:2])
+                                             if len(versions) > 2 else '', PASST_VERSION))
     bench = Bench(args, engines)
     bench.why_not = why_not
     start = time.monotonic()
