@@ -72,14 +72,6 @@ typedef struct VswitchPaths {
  */
 int vswitch_parse_options(int argc, char **argv, VswitchOptions *opt);
 
-/*
- * vswitch_parse_uint - the decimal number that starts @text, up to @max:
- * the digits, then the end of the string or @stop.  Returns 0, or -1 for
- * anything else.
- */
-int vswitch_parse_uint(const char *text, char stop, unsigned long max,
-                       unsigned long *value);
-
 /* vswitch-setup.c */
 
 /*

@@ -9,6 +9,7 @@
 #include "net/vpcnet/vswitch-daemon.h"
 #include "net/vpcnet/daemon-util.h"
 #include "net/vpcnet/macaddr.h"
+#include "net/vpcnet/parse.h"
 #include "net/vpcnet/vswitch-proto.h"
 
 #include <arpa/inet.h>
@@ -43,25 +44,6 @@ static void usage(FILE *f)
 "else /tmp/vpcnet-UID), leases persist in NAME.leases beside it.\n");
 }
 
-int vswitch_parse_uint(const char *text, char stop, unsigned long max,
-                       unsigned long *value)
-{
-    unsigned long v = 0;
-    const char *p;
-
-    for (p = text; *p >= '0' && *p <= '9'; p++) {
-        if (v > (max - (*p - '0')) / 10) {
-            return -1;
-        }
-        v = v * 10 + (*p - '0');
-    }
-    if (p == text || (*p && *p != stop)) {
-        return -1;
-    }
-    *value = v;
-    return 0;
-}
-
 static int parse_addr(const char *text, uint32_t *addr)
 {
     struct in_addr in;
@@ -94,7 +76,7 @@ int vswitch_parse_options(int argc, char **argv, VswitchOptions *opt)
     VpcDhcpReservation *r;
     char mac_text[18];
     const char *eq;
-    unsigned long v;
+    uint64_t v;
     int c;
 
     opt->idle_timeout = 30;
@@ -127,14 +109,14 @@ int vswitch_parse_options(int argc, char **argv, VswitchOptions *opt)
             }
             break;
         case 'i':
-            if (vswitch_parse_uint(optarg, '\0', 365ul * 24 * 3600, &v) < 0) {
+            if (vpc_parse_u64(optarg, 365ul * 24 * 3600, &v) < 0) {
                 vpc_log("--idle-timeout takes seconds, not '%s'", optarg);
                 return -1;
             }
             opt->idle_timeout = v;
             break;
         case 't':
-            if (vswitch_parse_uint(optarg, '\0', 365ul * 24 * 3600, &v) < 0 ||
+            if (vpc_parse_u64(optarg, 365ul * 24 * 3600, &v) < 0 ||
                 v < 60) {
                 vpc_log("--lease-time takes 60 to 31536000 seconds, not "
                         "'%s'", optarg);

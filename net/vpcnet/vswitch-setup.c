@@ -11,6 +11,7 @@
  */
 #include "net/vpcnet/vswitch-daemon.h"
 #include "net/vpcnet/daemon-util.h"
+#include "net/vpcnet/parse.h"
 #include "net/vpcnet/vswitch-proto.h"
 
 #include <errno.h>
@@ -132,13 +133,15 @@ static unsigned long lock_holder(int fd)
 {
     char buf[24];
     ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
-    unsigned long pid;
+    uint64_t pid;
 
     if (n <= 0) {
         return 0;
     }
     buf[n] = '\0';
-    return vswitch_parse_uint(buf, '\n', ULONG_MAX, &pid) < 0 ? 0 : pid;
+    /* The digits, then the end of the file or its newline. */
+    return vpc_parse_u64_n(buf, strcspn(buf, "\n"), ULONG_MAX, &pid) < 0 ?
+           0 : pid;
 }
 
 /*
