@@ -8,7 +8,7 @@
  * An internal network is a switch shared by guests in separate QEMU
  * processes.  The switch is the qemu-vswitch daemon, one per network,
  * reached through an AF_UNIX SOCK_SEQPACKET socket whose path follows
- * from the network name.  docs/devel/vpcnet-vswitch-protocol.rst is the
+ * from the network name.  docs/interop/vpcnet-vswitch-protocol.rst is the
  * contract: every message is one datagram with a 4-byte header (type,
  * flags, little-endian payload length); the client sends HELLO, the
  * daemon answers WELCOME, and from then on Ethernet frames travel

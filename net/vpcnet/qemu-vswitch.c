@@ -8,7 +8,7 @@
  * One daemon serves one network NAME.  It takes an flock on NAME.lock
  * (so a second daemon for the network bows out), listens on the
  * SOCK_SEQPACKET socket NAME.sock, and speaks the port protocol of
- * docs/devel/vpcnet-vswitch-protocol.rst with every client: HELLO,
+ * docs/interop/vpcnet-vswitch-protocol.rst with every client: HELLO,
  * WELCOME, then Ethernet frames both ways, one per FRAME message or,
  * on a port that agreed to batching, many per FRAMES message.
  * Switching (learning, aging, flooding, per-port queues, duplicate MACs)

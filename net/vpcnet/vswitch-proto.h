@@ -3,7 +3,7 @@
  *
  * vpcnet: the port protocol of an internal network, one definition for
  * the qemu-vswitch daemon, -netdev internal and the test and benchmark
- * clients.  docs/devel/vpcnet-vswitch-protocol.rst is the contract.
+ * clients.  docs/interop/vpcnet-vswitch-protocol.rst is the contract.
  *
  * Every message is one SOCK_SEQPACKET datagram: a VSW_HDR_LEN-byte
  * header (type, flags, little-endian payload length) and the payload.

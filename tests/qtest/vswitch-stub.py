@@ -3,7 +3,7 @@
 #
 # A stand-in for qemu-vswitch, for testing -netdev internal without the
 # real daemon: it speaks the port protocol of
-# docs/devel/vpcnet-vswitch-protocol.rst, answers HELLO with WELCOME and
+# docs/interop/vpcnet-vswitch-protocol.rst, answers HELLO with WELCOME and
 # floods every frame to every other joined port (no learning, no DHCP).
 # It takes qemu-vswitch's command line, so helper=PATH can start it.
 #
