@@ -1048,7 +1048,7 @@ static void srom_mac(QDec21140a *d, uint8_t mac[6])
 }
 
 /* "Not connected": a card without a netdev sees its cable unplugged. */
-static void test_not_connected(void *obj, void *data, QGuestAllocator *alloc)
+static void test_not_connected(void)
 {
     DecMachine m;
     QDec21140a *d;
@@ -1068,7 +1068,7 @@ static void test_not_connected(void *obj, void *data, QGuestAllocator *alloc)
  * VM, different for another VM; an explicit mac= wins.  Four cards are
  * independent (their PHYs do not share state).
  */
-static void test_default_mac(void *obj, void *data, QGuestAllocator *alloc)
+static void test_default_mac(void)
 {
     uint8_t macs[4][6], again[6], other[6];
     DecMachine m;
@@ -1448,8 +1448,7 @@ static void test_mac_tool_errors(void)
 }
 
 /* An unknown host-adapter= is a clear start-up error. */
-static void test_bad_host_adapter(void *obj, void *data,
-                                  QGuestAllocator *alloc)
+static void test_bad_host_adapter(void)
 {
     const char *qemu = g_getenv("QTEST_QEMU_BINARY");
     const char *argv[] = {
@@ -1484,7 +1483,7 @@ static QDict *migrate_status(QTestState *qts)
  * the timer and the rings survive, and the migrated card keeps moving
  * frames.
  */
-static void test_migration(void *obj, void *data, QGuestAllocator *alloc)
+static void test_migration(void)
 {
     g_autofree char *path = g_strdup_printf("%s/dec21140a-mig-%d",
                                             g_get_tmp_dir(), getpid());
@@ -1651,16 +1650,15 @@ static void register_dec21140a_tests(void)
     qos_add_test("loopback", "dec21140a", test_loopback, &opts);
     qos_add_test("hostile-descriptors", "dec21140a", test_hostile, &opts);
     qos_add_test("random-stimulus", "dec21140a", test_random_stimulus, &opts);
-    qos_add_test("not-connected", "dec21140a", test_not_connected, &opts);
-    qos_add_test("default-mac", "dec21140a", test_default_mac, &opts);
-    qos_add_test("bad-host-adapter", "dec21140a", test_bad_host_adapter,
-                 &opts);
-    qos_add_test("migration", "dec21140a", test_migration, &opts);
 }
 
 /* Tests that boot machines of their own, outside the qos graph. */
 static void register_dec21140a_machine_tests(void)
 {
+    qtest_add_func("dec21140a/not-connected", test_not_connected);
+    qtest_add_func("dec21140a/default-mac", test_default_mac);
+    qtest_add_func("dec21140a/bad-host-adapter", test_bad_host_adapter);
+    qtest_add_func("dec21140a/migration", test_migration);
     qtest_add_func("dec21140a/link-by-either-id", test_link_by_either_id);
     qtest_add_func("dec21140a/mac/tool-agrees", test_mac_tool_agrees);
     qtest_add_func("dec21140a/mac/hotplug", test_mac_hotplug);
