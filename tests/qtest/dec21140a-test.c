@@ -1204,6 +1204,42 @@ static void test_link_by_either_id(void)
     close(sock[1]);
 }
 
+/*
+ * PCI hotplug and ACPI unplug of a second card beside the one under test,
+ * as e1000e's test does, and what they leave: the plugged card answers
+ * as a 21140A (PCI identity, SROM, PHY), the unplugged one's slot reads
+ * as empty, and the card under test moves frames before, between and
+ * after.  The plugged card has no cable: the harness's -global
+ * dec21140a.netdev=hs0 is taken, which QEMU warns about and skips for a
+ * hotplugged device.
+ */
+static void test_hotplug(void *obj, void *data, QGuestAllocator *alloc)
+{
+    QTestState *qts = global_qtest;
+    QDec21140a *d = obj;
+    int *sock = data;
+    QDec21140a hot;
+    uint8_t mac[6];
+
+    g_assert_false(d->dev.bus->not_hotpluggable);
+    qdec_start(d, alloc, CSR6_PR);
+    expect_traffic(d, sock[0], true);
+
+    qtest_qmp_device_add(qts, "dec21140a", "dec_hot", "{'addr': '06.0'}");
+    qdec_pci_init(&hot, d->dev.bus, QPCI_DEVFN(6, 0));
+    qdec_reset(&hot);
+    srom_mac(&hot, mac);
+    g_assert_cmpmem(mac, 3, our_mac, 3);
+    g_assert_cmphex(qdec_phy_read(&hot, MII_PHYID1), ==, 0x2000);
+    expect_traffic(d, sock[0], true);
+    qdec_pci_fini(&hot);
+
+    qpci_unplug_acpi_device_test(qts, "dec_hot", 6);
+    g_assert_cmphex(qpci_config_readw(&hot.dev, PCI_VENDOR_ID), ==, 0xffff);
+    expect_traffic(d, sock[0], true);
+    qdec_stop(d);
+}
+
 /* vpcnet-mac, built from the same sources in QEMU's tree. */
 static const char *vpcnet_mac_tool(void)
 {
@@ -1650,6 +1686,7 @@ static void register_dec21140a_tests(void)
     qos_add_test("loopback", "dec21140a", test_loopback, &opts);
     qos_add_test("hostile-descriptors", "dec21140a", test_hostile, &opts);
     qos_add_test("random-stimulus", "dec21140a", test_random_stimulus, &opts);
+    qos_add_test("hotplug", "dec21140a", test_hotplug, &opts);
 }
 
 /* Tests that boot machines of their own, outside the qos graph. */
