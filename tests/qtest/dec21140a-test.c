@@ -10,12 +10,13 @@
 #include <sys/socket.h>
 #include "libqtest-single.h"
 #include "qemu/bswap.h"
-#include "qobject/qdict.h"
 #include "libqos/qgraph.h"
 #include "libqos/dec21140a.h"
 #include "hw/pci/pci_regs.h"
 #include "libqos/pci-pc.h"
 #include "libqos/malloc-pc.h"
+#include "migration/migration-qmp.h"
+#include "migration/migration-util.h"
 
 /* A PHY reporting the link: link status and autonegotiation complete. */
 #define BMSR_LINK_AN (MII_BMSR_LINK_ST | MII_BMSR_AN_COMP)
@@ -1502,18 +1503,6 @@ static void test_bad_host_adapter(void)
     g_assert_nonnull(strstr(err, "vpcnet-none0"));
 }
 
-static QDict *migrate_status(QTestState *qts)
-{
-    QDict *rsp = qtest_qmp(qts, "{'execute': 'query-migrate'}");
-    QDict *ret;
-
-    g_assert(qdict_haskey(rsp, "return"));
-    ret = qdict_get_qdict(rsp, "return");
-    qobject_ref(ret);
-    qobject_unref(rsp);
-    return ret;
-}
-
 /*
  * Migration round trip through a file: every CSR, the filter, the PHY,
  * the timer and the rings survive, and the migrated card keeps moving
@@ -1556,36 +1545,17 @@ static void test_migration(void)
         }
     }
 
+    /* As the migration qtests do it: the source first, into the file. */
     uri = g_strdup_printf("file:%s", path);
-    qtest_qmp_assert_success(src.qts, "{'execute': 'migrate', 'arguments': "
-                             "{'uri': %s}}", uri);
-    for (int i = 0; i < 1000; i++) {
-        QDict *st = migrate_status(src.qts);
-        const char *status = qdict_get_str(st, "status");
-        bool done = !strcmp(status, "completed");
-
-        g_assert_cmpstr(status, !=, "failed");
-        qobject_unref(st);
-        if (done) {
-            break;
-        }
-        g_usleep(10000);
-    }
+    migrate_qmp(src.qts, NULL, uri, NULL, "{}");
+    wait_for_migration_complete(src.qts);
 
     g_free(extra);
-    extra = g_strdup_printf("-netdev socket,fd=%d,id=hs0 %s -incoming file:%s",
-                            dst_sock[1], common, path);
+    extra = g_strdup_printf("-netdev socket,fd=%d,id=hs0 %s -incoming defer",
+                            dst_sock[1], common);
     dec_machine_start(&dst, 1, extra);
-    for (int i = 0; i < 1000; i++) {
-        QDict *st = migrate_status(dst.qts);
-        bool done = qdict_haskey(st, "status") &&
-                    !strcmp(qdict_get_str(st, "status"), "completed");
-        qobject_unref(st);
-        if (done) {
-            break;
-        }
-        g_usleep(10000);
-    }
+    migrate_incoming_qmp(dst.qts, uri, NULL, "{}");
+    wait_for_migration_complete(dst.qts);
     qtest_qmp_assert_success(dst.qts, "{'execute': 'cont'}");
     dst.dev[0].rx_ring = d->rx_ring;
     dst.dev[0].tx_ring = d->tx_ring;
