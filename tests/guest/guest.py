@@ -41,6 +41,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -67,6 +68,28 @@ KEPT_LINES = 400
 def qemu_binary(qemu=None):
     """The emulator: the argument, else $QEMU, else the repo's build."""
     return qemu or os.environ.get('QEMU') or os.path.join(REPO, 'build', 'qemu-system-x86_64')
+
+
+# QEMU's own QMP library (python/qemu/qmp), from the source tree the build
+# grafted: the same client QEMU's iotests and functional tests use.
+QEMU_PYTHON = os.path.join(REPO, 'build', 'qemu-src', 'python')
+
+
+def qmp_connect(path, timeout=10):
+    """A QMP connection to QEMU's unix socket @path, capabilities
+    negotiated; every command waits @timeout seconds at most.  It is
+    qemu.qmp's synchronous client: cmd_raw(name, args) returns the reply
+    ('return' or 'error'), close() ends it."""
+    if not os.path.isdir(os.path.join(QEMU_PYTHON, 'qemu', 'qmp')):
+        raise RuntimeError('no QEMU Python library in %s: run make first' % QEMU_PYTHON)
+    if QEMU_PYTHON not in sys.path:
+        sys.path.insert(0, QEMU_PYTHON)
+    from qemu.qmp.legacy import QEMUMonitorProtocol
+
+    qmp = QEMUMonitorProtocol(path)
+    qmp.settimeout(timeout)
+    qmp.connect()
+    return qmp
 
 
 _images_checked = False

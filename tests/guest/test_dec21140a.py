@@ -23,7 +23,6 @@ Prints TAP.
 
 import hashlib
 import http.server
-import json
 import os
 import random
 import re
@@ -34,7 +33,7 @@ import threading
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from guest import Guest, Ipxe   # noqa: E402
+from guest import Guest, Ipxe, qmp_connect   # noqa: E402
 from tap import Tap             # noqa: E402
 
 GUEST_MAC = '00:03:ff:12:34:56'
@@ -110,36 +109,6 @@ class TransferHandler(http.server.BaseHTTPRequestHandler):
 
     def log_message(self, fmt, *args):
         pass
-
-
-class Qmp:
-    """Just enough QMP to pull and plug a cable."""
-
-    def __init__(self, path):
-        self.path = path
-        self.sock = None
-
-    def command(self, cmd, **arguments):
-        if self.sock is None:
-            self.sock = socket.socket(socket.AF_UNIX)
-            self.sock.settimeout(10)
-            self.sock.connect(self.path)
-            self.file = self.sock.makefile('rw')
-            json.loads(self.file.readline())            # greeting
-            self._send('qmp_capabilities')
-        return self._send(cmd, **arguments)
-
-    def _send(self, cmd, **arguments):
-        self.file.write(json.dumps({'execute': cmd, 'arguments': arguments}) + '\n')
-        self.file.flush()
-        while True:
-            reply = json.loads(self.file.readline())
-            if 'return' in reply or 'error' in reply:
-                return reply
-
-    def close(self):
-        if self.sock:
-            self.sock.close()
 
 
 def user_net(i=0, net=None, nic_id=None):
@@ -286,22 +255,26 @@ LINK_ROUNDS = ['net0', 'n0']
 
 def check_link(tap):
     qmp_path = os.path.join(tempfile.gettempdir(), 'vpcnet-link-%d.qmp' % os.getpid())
-    qmp = Qmp(qmp_path)
+    qmp = []                    # connected once the guest is up
     replies = []
 
     def on_line(line):
         m = re.search(r'VPCNET-RESULT ready (down|up)\.(\d+)', line)
         if m:
             name = LINK_ROUNDS[int(m.group(2))]
+            if not qmp:
+                qmp.append(qmp_connect(qmp_path))
             replies.append((name, m.group(1),
-                            qmp.command('set_link', name=name, up=m.group(1) == 'up')))
+                            qmp[0].cmd_raw('set_link', {'name': name,
+                                                        'up': m.group(1) == 'up'})))
 
     result = Guest(devices=user_net(nic_id='net0') +
                    ['-qmp', 'unix:%s,server=on,wait=off' % qmp_path],
                    scenario='link', name='dec21140a-link', timeout=300,
                    args={'rounds': len(LINK_ROUNDS)}, append=TULIP_DEBUG,
                    on_line=on_line).run()
-    qmp.close()
+    for q in qmp:
+        q.close()
     v = result.values
     tap.equal(v.get('carrier.initial'), '1', 'the link starts up', result)
     tap.ok(len(replies) == 2 * len(LINK_ROUNDS) and
