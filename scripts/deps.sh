@@ -5,7 +5,14 @@
 # Quick when everything is already there: one dpkg-query, no apt calls.
 set -eu
 
-# Build: QEMU 10.0 needs meson >= 1.5, which bookworm carries in backports.
+# The QEMU version fetch-qemu.sh pins (its QEMU_VERSION line, the one
+# place it is written), and its major version.
+QEMU_VERSION=$(sed -n 's/^QEMU_VERSION=//p' "$(dirname "$0")/fetch-qemu.sh")
+[ -n "$QEMU_VERSION" ] || { echo "deps: no QEMU_VERSION in fetch-qemu.sh" >&2; exit 1; }
+QEMU_SERIES=${QEMU_VERSION%.*}
+QEMU_MAJOR=${QEMU_VERSION%%.*}
+
+# Build: that QEMU needs meson >= 1.5, which bookworm carries in backports.
 BUILD_PKGS="build-essential pkg-config meson ninja-build python3 python3-venv
  flex bison libglib2.0-dev libpixman-1-dev zlib1g-dev libfdt-dev libslirp-dev
  libseccomp-dev patch xz-utils bzip2 dpkg-dev python3-pycotap"
@@ -52,10 +59,10 @@ meson_ok() {
 }
 
 firmware_ok() {
-    # qemu-system-data must match QEMU 10.0 (linuxboot_dma.bin, pvh.bin...)
+    # qemu-system-data must be as new as our QEMU's major version
+    # (linuxboot_dma.bin, pvh.bin...).
     v=$(dpkg-query -W -f='${Version}' qemu-system-data 2>/dev/null || echo 0)
-    case "$v" in 1:10.*|1:1[1-9].*) return 0 ;; esac
-    return 1
+    dpkg --compare-versions "$v" ge "1:$QEMU_MAJOR~"
 }
 
 group_pkgs() {
@@ -96,7 +103,7 @@ command -v apt-get >/dev/null || {
 target=
 if [ "${VERSION_CODENAME:-}" = bookworm ]; then
     if ! grep -rqs "bookworm-backports" /etc/apt/sources.list /etc/apt/sources.list.d/; then
-        echo "deps: adding Debian bookworm-backports (QEMU 10.0 needs meson >= 1.5)"
+        echo "deps: adding Debian bookworm-backports (QEMU $QEMU_SERIES needs meson >= 1.5)"
         printf 'Types: deb\nURIs: http://deb.debian.org/debian\nSuites: bookworm-backports\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' \
             | sudo_cmd tee /etc/apt/sources.list.d/vpcnet-backports.sources >/dev/null
     fi

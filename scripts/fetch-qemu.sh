@@ -1,19 +1,27 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0-or-later
 #
-# Fetch the pinned upstream QEMU 10.0 source and unpack it as $1
-# (default build/qemu-src).  Sources, in order of preference:
-#   1. $QEMU_SRC, an unpacked QEMU 10.0.x tree (copied, never modified);
-#   2. Debian's "qemu" source package from the suite that carries 10.0
+# Fetch the pinned upstream QEMU source and unpack it as $1 (default
+# build/qemu-src).  Sources, in order of preference:
+#   1. $QEMU_SRC, an unpacked tree of the same stable series (copied,
+#      never modified);
+#   2. Debian's "qemu" source package from the suite that carries it
 #      (trixie), adding a deb-src entry when apt has none;
 #   3. the upstream release tarball, for machines with internet access.
 # Downloads are cached in build/downloads so a rerun does not fetch again;
 # every tarball is checked against a pinned sha256 before it is unpacked.
+#
+# QEMU_VERSION below is the one place the QEMU version is pinned: the
+# series checks here and in deps.sh are derived from it (deps.sh reads
+# the line), as are the Debian package's version and file name.
 set -eu
 
 QEMU_VERSION=10.0.13
-DEBIAN_VERSION=1:10.0.13+ds-0+deb13u1
-DEBIAN_ORIG=qemu_10.0.13+ds.orig.tar.xz
+# The stable series (10.0): any 10.0.x tree has the APIs our files use.
+QEMU_SERIES=${QEMU_VERSION%.*}
+DEBIAN_REVISION=0+deb13u1
+DEBIAN_VERSION=1:$QEMU_VERSION+ds-$DEBIAN_REVISION
+DEBIAN_ORIG=qemu_$QEMU_VERSION+ds.orig.tar.xz
 DEBIAN_SHA256=6a0888e806c2ffc0c5f0733e974f9aea55491950d3c47c98669c8b236dde59ae
 UPSTREAM_URL=https://download.qemu.org/qemu-$QEMU_VERSION.tar.xz
 UPSTREAM_SHA256=${QEMU_UPSTREAM_SHA256:-}
@@ -32,8 +40,8 @@ sudo_cmd() {
 check_version() {
     v=$(cat "$1/VERSION" 2>/dev/null || true)
     case "$v" in
-    10.0.*) ;;
-    *) die "$1 holds QEMU '${v:-unknown}', this fork needs 10.0.x" ;;
+    "$QEMU_SERIES".*) ;;
+    *) die "$1 holds QEMU '${v:-unknown}', this fork needs $QEMU_SERIES.x" ;;
     esac
 }
 
@@ -87,7 +95,7 @@ if [ -f "$tarball" ]; then
     exit 0
 fi
 
-[ -n "$UPSTREAM_SHA256" ] || die "no Debian source; set QEMU_SRC to a QEMU 10.0.x tree, or QEMU_UPSTREAM_SHA256 to the sha256 of $UPSTREAM_URL"
+[ -n "$UPSTREAM_SHA256" ] || die "no Debian source; set QEMU_SRC to a QEMU $QEMU_SERIES.x tree, or QEMU_UPSTREAM_SHA256 to the sha256 of $UPSTREAM_URL"
 tarball=$downloads/qemu-$QEMU_VERSION.tar.xz
 if [ ! -f "$tarball" ]; then
     echo "fetch-qemu: downloading $UPSTREAM_URL"
