@@ -830,6 +830,90 @@ static void test_half_close_host(void)
     nh_free(h);
 }
 
+/*
+ * Take in @c's segments until one carries a FIN (or @timeout_ms pass):
+ * whether it came, and on a segment with data.
+ */
+static bool recv_fin(NhTcp *c, bool *with_data, int timeout_ms)
+{
+    NhPkt *p;
+
+    *with_data = false;
+    while (nh_next(c->h, &p, timeout_ms)) {
+        bool fin = nh_tcp_match(c, p) && (p->tcp.flags & VPC_TCP_FIN);
+
+        if (nh_tcp_match(c, p)) {
+            *with_data = fin && p->tcp.payload_len > 0;
+            nh_tcp_take(c, p);
+        }
+        nh_pkt_free(p);
+        if (fin) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/*
+ * A server that answers and closes: the FIN rides on the last segment of
+ * the answer, before the guest has acknowledged any of it (so the
+ * guest's application sees the end with the data and need not close
+ * first, which would leave its stack a TIME_WAIT socket for every such
+ * connection).  Then the guest's FIN ends the flow.
+ */
+static void test_fin_with_data(void)
+{
+    NatHarness *h = nh_new(NULL);
+    bool with_data;
+    char buf[3];
+    Conn k;
+
+    conn_open(&k, h, false);
+    k.c.auto_ack = false;
+    nh_tcp_send(&k.c, VPC_TCP_ACK | VPC_TCP_PSH, "GET", 3);
+    wait_host_readable(h, k.host, 3);
+    host_read(k.host, buf, 3);
+    host_write(k.host, "answer", 6);
+    close(k.host);
+    k.host = -1;
+    g_assert_true(recv_fin(&k.c, &with_data, 3000));
+    g_assert_true(with_data);
+    g_assert_cmpmem(k.c.rx->data, k.c.rx->len, "answer", 6);
+    /* The guest acknowledges data and FIN with its own FIN: no flow. */
+    nh_tcp_send(&k.c, VPC_TCP_ACK | VPC_TCP_FIN, NULL, 0);
+    g_assert_true(nh_tcp_wait_acked(&k.c, 1000));
+    g_assert_cmpuint(flows(h), ==, 0);
+    conn_close(&k);
+    nh_free(h);
+}
+
+/*
+ * The end of file comes after the data went out: the FIN follows once
+ * the guest has acknowledged the data, on a segment of its own.
+ */
+static void test_fin_after_data(void)
+{
+    NatHarness *h = nh_new(NULL);
+    bool with_data;
+    Conn k;
+
+    conn_open(&k, h, false);
+    k.c.auto_ack = false;
+    host_write(k.host, "first", 5);
+    g_assert_true(nh_tcp_recv(&k.c, 5, 3000));
+    g_assert_false(k.c.fin_rcvd);
+    shutdown(k.host, SHUT_WR);
+    nh_tcp_send(&k.c, VPC_TCP_ACK, NULL, 0);
+    g_assert_true(recv_fin(&k.c, &with_data, 3000));
+    g_assert_false(with_data);
+    g_assert_cmpmem(k.c.rx->data, k.c.rx->len, "first", 5);
+    nh_tcp_send(&k.c, VPC_TCP_ACK | VPC_TCP_FIN, NULL, 0);
+    g_assert_true(nh_tcp_wait_acked(&k.c, 1000));
+    g_assert_cmpuint(flows(h), ==, 0);
+    conn_close(&k);
+    nh_free(h);
+}
+
 /* An RST from the guest resets the host's socket, and the other way. */
 static void test_rst(void)
 {
@@ -1152,6 +1236,8 @@ int main(int argc, char **argv)
                     test_fin_after_zero_window);
     g_test_add_func("/nat/tcp/half-close-guest", test_half_close_guest);
     g_test_add_func("/nat/tcp/half-close-host", test_half_close_host);
+    g_test_add_func("/nat/tcp/fin-with-data", test_fin_with_data);
+    g_test_add_func("/nat/tcp/fin-after-data", test_fin_after_data);
     g_test_add_func("/nat/tcp/rst", test_rst);
     g_test_add_func("/nat/tcp/out-of-order", test_out_of_order);
     g_test_add_func("/nat/tcp/no-flow", test_no_flow);

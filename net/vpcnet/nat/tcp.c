@@ -23,7 +23,10 @@
  *
  * Guest to host data: a segment in order is written to the socket
  * straight from the guest's frame and acknowledged at the end of the
- * batch (vpc_nat_input_done); a segment beyond what we expect is dropped
+ * batch (vpc_nat_input_done); what the segment's ACK allows the other
+ * way (discarding acknowledged bytes, watching the socket again) waits
+ * until its data is written, so a request is on its way to the server
+ * first (read_on()); a segment beyond what we expect is dropped
  * and answered with a duplicate ACK.  The window we advertise is the room
  * left in the socket's send buffer (SO_SNDBUF less what SIOCOUTQ says is
  * queued, with a margin for the kernel's overhead), so writes do not fall
@@ -58,7 +61,10 @@
  *
  * Closing: the guest's FIN, once all data before it is written, is a
  * shutdown(SHUT_WR); end of file on the socket is our FIN to the guest
- * after the last data.  The flow goes when both FINs are through and
+ * after the last data, on the last data segment itself when the end of
+ * file is already there as we send it (peek_eof(): one more peek when a
+ * peek drains the socket), as a real path would deliver a server's
+ * answer-and-close.  The flow goes when both FINs are through and
  * ours is acknowledged.  An RST from the guest aborts the socket (linger
  * 0, so the remote gets an RST too); an error on the socket is an RST to
  * the guest.  Segments of no connection get an RST, as a real host's
@@ -352,7 +358,7 @@ static bool tcp_gso(const VpcNat *nat, const NatFlow *f)
 
 /* Send one data segment of @len bytes already at its place in @slot. */
 static bool send_data(VpcNat *nat, NatFlow *f, uint8_t *slot, size_t len,
-                      uint32_t seq, bool psh)
+                      uint32_t seq, bool psh, bool fin)
 {
     size_t vnet = nat->tx_vnet;
     uint8_t *eth = slot + vnet;
@@ -362,7 +368,8 @@ static bool send_data(VpcNat *nat, NatFlow *f, uint8_t *slot, size_t len,
     VpcTcpHeader h = {
         .src_port = f->key.remote_port, .dst_port = f->key.guest_port,
         .seq = seq, .ack = f->tcp.rcv_nxt,
-        .flags = VPC_TCP_ACK | (psh ? VPC_TCP_PSH : 0),
+        .flags = VPC_TCP_ACK | (psh ? VPC_TCP_PSH : 0) |
+                 (fin ? VPC_TCP_FIN : 0),
         .window = (uint16_t)(f->tcp.ws_ok ? f->tcp.adv_wnd >> f->tcp.our_wscale
                                           : f->tcp.adv_wnd),
     };
@@ -413,6 +420,19 @@ static void advance_nxt(NatFlow *f, uint32_t n)
     }
 }
 
+/* Our FIN went out at snd_nxt, alone or on the last data segment. */
+static void fin_went(VpcNat *nat, NatFlow *f)
+{
+    f->tcp.fin_seq = f->tcp.snd_nxt;
+    f->tcp.fin_seq_valid = true;
+    advance_nxt(f, 1);
+    f->tcp.fin_sent = true;
+    f->tcp.ack_pending = false;
+    if (!f->timer_ns) {
+        arm_rto(nat, f);
+    }
+}
+
 /* Send our FIN (after all data), once. */
 static void send_fin(VpcNat *nat, NatFlow *f)
 {
@@ -420,15 +440,45 @@ static void send_fin(VpcNat *nat, NatFlow *f)
         return;
     }
     if (send_ctrl(nat, f, VPC_TCP_FIN | VPC_TCP_ACK, f->tcp.snd_nxt)) {
-        f->tcp.fin_seq = f->tcp.snd_nxt;
-        f->tcp.fin_seq_valid = true;
-        advance_nxt(f, 1);
-        f->tcp.fin_sent = true;
-        f->tcp.ack_pending = false;
-        if (!f->timer_ns) {
-            arm_rto(nat, f);
-        }
+        fin_went(nat, f);
     }
+}
+
+/*
+ * The socket was just drained by a peek of @peeked bytes: is its end of
+ * file right behind them?  One more peek says: 0 is end of file, so our
+ * FIN can ride on the last segment of the data.  Learning it only once
+ * the guest has acknowledged the data (when reading resumes) would let
+ * the guest's application close first: a server that answers and closes
+ * would leave a TIME_WAIT socket in the guest for every connection, and
+ * a guest opening thousands of connections spends its time searching its
+ * ports for a free one (connect() in __inet_hash_connect).  A real path
+ * delivers the server's FIN with its last data; so does this.  Kernels
+ * without SO_PEEK_OFF would have to peek everything in flight again:
+ * there the end of file is found when reading resumes, as before.
+ */
+static bool peek_eof(VpcNat *nat, NatFlow *f, size_t peeked)
+{
+    uint8_t byte;
+    ssize_t m;
+
+    if (f->tcp.host_eof) {
+        return true;
+    }
+    if (!nat->peek_off_ok) {
+        return false;
+    }
+    m = recv(f->fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    if (m == 0) {
+        f->tcp.host_eof = true;
+        return true;
+    }
+    if (m > 0) {
+        /* Data came meanwhile, and the peek moved past it: move back. */
+        set_peek_off(f, f->tcp.undiscarded +
+                        (f->tcp.snd_nxt - f->tcp.snd_una) + (uint32_t)peeked);
+    }
+    return false;
 }
 
 /*
@@ -475,6 +525,7 @@ static void send_pending_data(VpcNat *nat, NatFlow *f)
         unsigned nseg = 0, first = 0;
         ssize_t n;
         size_t got;
+        bool fin;
 
         if (f->tcp.state != NAT_TCP_ESTABLISHED || f->tcp.fin_sent) {
             return;
@@ -530,12 +581,14 @@ static void send_pending_data(VpcNat *nat, NatFlow *f)
         nat_flow_touch(nat, f);
         f->tcp.adv_wnd = rcv_window(nat, f);
         got = (size_t)n;
+        fin = (size_t)n < want && peek_eof(nat, f, (size_t)n);
         for (unsigned i = 0; i < nseg && got; i++) {
             size_t len = got < iov[first + i].iov_len ? got
                                                       : iov[first + i].iov_len;
             uint8_t *slot = nat->tcp_pool + i * slot_size;
 
-            if (!send_data(nat, f, slot, len, f->tcp.snd_nxt, got == len)) {
+            if (!send_data(nat, f, slot, len, f->tcp.snd_nxt, got == len,
+                           fin && got == len)) {
                 /* Not taken: rewind the peek offset to what went out. */
                 if (nat->peek_off_ok) {
                     set_peek_off(f, f->tcp.undiscarded +
@@ -552,6 +605,11 @@ static void send_pending_data(VpcNat *nat, NatFlow *f)
             got -= len;
         }
         f->tcp.ack_pending = false;
+        if (fin) {
+            fin_went(nat, f);
+            set_reading(nat, f, false);
+            return;
+        }
         if (!f->timer_ns) {
             arm_rto(nat, f);
         }
@@ -777,12 +835,14 @@ static void guest_data(VpcNat *nat, NatFlow *f, const VpcTcpView *tcp)
 }
 
 /* The ACK field of a segment on an established connection. */
-static bool guest_ack(VpcNat *nat, NatFlow *f, const VpcTcpView *tcp)
+static bool guest_ack(VpcNat *nat, NatFlow *f, const VpcTcpView *tcp,
+                      bool *opened)
 {
     uint32_t ack = tcp->ack;
     uint32_t acked = ack - f->tcp.snd_una;
     uint32_t old_wnd = f->tcp.guest_wnd;
 
+    *opened = false;
     /* After a rewind, the guest may still acknowledge up to snd_max. */
     if (vpc_seq_lt(f->tcp.snd_max, ack)) {
         nat_drop(nat, VPC_NAT_DROP_TCP_BAD_ACK);
@@ -835,26 +895,30 @@ static bool guest_ack(VpcNat *nat, NatFlow *f, const VpcTcpView *tcp)
         }
     }
     f->tcp.last_guest_wnd = tcp->window;
-    /*
-     * Everything peeked is acknowledged: watch the socket again (new
-     * data wakes us; no need to look now).  Otherwise, more room in the
-     * guest's window: read on, if reading had stopped; while the socket
-     * is watched its data wakes us anyway.
-     */
+    *opened = acked || f->tcp.guest_wnd > old_wnd;
+    return true;
+}
+
+/*
+ * After the guest's segment is through (its data written to the socket
+ * first: a request is on its way to the server before we spend system
+ * calls on the other direction).  Everything peeked is acknowledged:
+ * watch the socket again (new data wakes us; no need to look now).
+ * Otherwise, more room in the guest's window (@opened): read on, if
+ * reading had stopped; while the socket is watched its data wakes us
+ * anyway.
+ */
+static void read_on(VpcNat *nat, NatFlow *f, bool opened)
+{
     if (f->tcp.drained_paused && f->tcp.snd_una == f->tcp.snd_nxt &&
         !f->tcp.host_eof && !nat->guest_busy) {
         f->tcp.drained_paused = false;
         discard_acked(nat, f, true);
         set_reading(nat, f, true);
-    } else if ((acked || f->tcp.guest_wnd > old_wnd) && !f->tcp.fin_sent &&
-               !(f->events & VPC_NAT_EV_IN)) {
+    } else if (opened && !f->tcp.fin_sent && !(f->events & VPC_NAT_EV_IN)) {
         f->tcp.drained_paused = false;
         send_pending_data(nat, f);
-        if (f->key.type != NAT_FLOW_TCP) {
-            return false;
-        }
     }
-    return true;
 }
 
 void nat_tcp_input(VpcNat *nat, const VpcEthView *eth, const NatAddr *src,
@@ -864,6 +928,7 @@ void nat_tcp_input(VpcNat *nat, const VpcEthView *eth, const NatAddr *src,
     NatFlowKey key = { .type = NAT_FLOW_TCP, .guest_port = tcp->src_port,
                        .remote_port = tcp->dst_port };
     uint8_t flags = tcp->flags;
+    bool opened;
     NatFlow *f;
 
     key.guest = *src;
@@ -951,10 +1016,13 @@ void nat_tcp_input(VpcNat *nat, const VpcEthView *eth, const NatAddr *src,
     if (!(flags & VPC_TCP_ACK)) {
         return;
     }
-    if (!guest_ack(nat, f, tcp)) {
+    if (!guest_ack(nat, f, tcp, &opened)) {
         return;
     }
     guest_data(nat, f, tcp);
+    if (f->key.type == NAT_FLOW_TCP) {
+        read_on(nat, f, opened);
+    }
     if (f->key.type == NAT_FLOW_TCP) {
         maybe_finish(nat, f);
     }
