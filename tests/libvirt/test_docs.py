@@ -10,11 +10,16 @@
   has no comment text libvirt would reject ("--" inside a comment).
 - The page's vpcnet-mac example prints what it says, and xml/vpc-mac.xml
   holds that example's UUID and address.
+- Every page of ours under docs/ is reachable from the toctrees of QEMU's
+  manual as grafted (build/qemu-src/docs/index.rst down): Sphinx warns
+  about a page in no toctree, and QEMU builds its manual with -W.
 
 Prints TAP.
 """
 
 import os
+import fnmatch
+import posixpath
 import re
 import subprocess
 import sys
@@ -48,6 +53,63 @@ def shown_blocks(text):
             body.append(line[3:])
         blocks[m.group(1)] = '\n'.join(body).strip('\n') + '\n'
     return blocks
+
+
+def toctree_entries(text):
+    """The entries of every toctree directive in @text, and whether each
+    block globs: [(entry, glob)]."""
+    entries = []
+    lines = text.split('\n')
+    i = 0
+    while i < len(lines):
+        if not re.match(r'\s*\.\. toctree::\s*$', lines[i]):
+            i += 1
+            continue
+        indent = len(lines[i]) - len(lines[i].lstrip())
+        block = []
+        i += 1
+        while i < len(lines) and (not lines[i].strip() or
+                                  len(lines[i]) - len(lines[i].lstrip()) > indent):
+            block.append(lines[i].strip())
+            i += 1
+        glob = ':glob:' in block
+        for line in block:
+            if not line or line.startswith(':'):
+                continue
+            m = re.match(r'.*<(.+)>$', line)        # "Title <target>"
+            entries.append((m.group(1) if m else line, glob))
+    return entries
+
+
+def reachable_pages(docs):
+    """The docnames (paths under @docs without .rst) that Sphinx reaches
+    from index through toctrees."""
+    seen, todo = set(), ['index']
+    everything = None
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        try:
+            with open(os.path.join(docs, name + '.rst')) as f:
+                text = f.read()
+        except OSError:
+            continue                # a dangling entry reaches nothing
+        seen.add(name)
+        for entry, glob in toctree_entries(text):
+            if entry.endswith('.rst'):
+                entry = entry[:-4]
+            base = '' if entry.startswith('/') else posixpath.dirname(name)
+            target = posixpath.normpath(posixpath.join('/', base, entry.lstrip('/')))[1:]
+            if glob and any(c in target for c in '*?['):
+                if everything is None:
+                    everything = [os.path.relpath(os.path.join(d, f), docs)[:-4]
+                                  for d, _, files in os.walk(docs)
+                                  for f in files if f.endswith('.rst')]
+                todo += [n for n in everything if fnmatch.fnmatch(n, target)]
+            else:
+                todo.append(target)
+    return seen
 
 
 def main():
@@ -92,6 +154,19 @@ def main():
         tap.ok(root.find('uuid').text == uuid and
                root.find('./devices/interface/mac').get('address') == m.group(2),
                "vpc-mac.xml holds the example's UUID and address")
+
+    docs = os.path.join(harness.build_dir(), 'qemu-src', 'docs')
+    if not os.path.isfile(os.path.join(docs, 'index.rst')):
+        tap.ok(False, 'a grafted QEMU manual in %s (make grafts it)' % docs)
+    else:
+        reached = reachable_pages(docs)
+        ours = subprocess.run(['git', '-C', harness.REPO, 'ls-files', '--cached', '--others',
+                               '--exclude-standard', 'docs/*.rst'],
+                              stdout=subprocess.PIPE, text=True, check=True).stdout.split()
+        tap.ok(len(ours) > 0, 'git lists our pages under docs/')
+        for page in sorted(ours):
+            tap.ok(page[len('docs/'):-len('.rst')] in reached,
+                   '%s is in a toctree of the manual' % page)
     return tap.done()
 
 
