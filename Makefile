@@ -112,8 +112,14 @@ bench-switch: all
 	@./tests/guest/build-guest.sh $(BUILD)/guest >/dev/null
 	@$(PYTHON) tests/bench/bench_switch.py
 
+# The links `make` leaves in build/ (one per TARGETS, and those the
+# fragments make, such as vpcnet-mac) point into the trees removed here,
+# and the install trees QEMU's builds keep (qemu-bundle/) link to files
+# never built: every link left dangling goes too, so nothing in build/
+# points at nothing.  Sources, downloads and the fuzz corpus stay.
 clean:
 	rm -rf $(OBJ) $(LIBOBJ) $(BUILD)/qemu-system-x86_64 $(BUILD)/guest
+	@[ ! -d $(BUILD) ] || find $(BUILD) -xtype l -delete
 
 distclean:
 	rm -rf $(BUILD)
