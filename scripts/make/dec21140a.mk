@@ -56,17 +56,25 @@ FUZZ_CONFIGURE := --python=$(PYTHON) --cc=clang --cxx=clang++ \
 # What the fuzzer runs and which memory regions and QOM objects it may
 # touch: the card's BARs ("dec21140a-io", "dec21140a-mmio") and its DMA.
 FUZZ_ENV       := QEMU_FUZZ_ARGS='-machine pc -nodefaults \
+                  $(patsubst %,-L %,$(subst :, ,$(FIRMWARE))) \
                   -device dec21140a,netdev=n0,mac=00:03:ff:12:34:56 \
                   -netdev user,id=n0' \
                   QEMU_FUZZ_OBJECTS='dec21140a*' \
                   ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 \
                   UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 
-.PHONY: fuzz-device fuzz-device-build fuzz-device-reproduce
+.PHONY: fuzz-device fuzz-device-build fuzz-device-reproduce FORCE
 
-$(FUZZ_OBJ)/.configured: scripts/make/dec21140a.mk | graft
-	@./scripts/deps.sh fuzz
+# Reconfigure when FUZZ_CONFIGURE changes, not on every edit of this file
+# (a reconfigure rebuilds all of QEMU): the options are kept in a file
+# rewritten only when they differ.
+$(FUZZ_OBJ)/.configure-args: FORCE
 	@mkdir -p $(FUZZ_OBJ)
+	@echo '$(FUZZ_CONFIGURE)' | cmp -s - $@ \
+	    || echo '$(FUZZ_CONFIGURE)' >$@
+
+$(FUZZ_OBJ)/.configured: $(FUZZ_OBJ)/.configure-args | graft
+	@./scripts/deps.sh fuzz
 	cd $(FUZZ_OBJ) && ../qemu-src/configure $(FUZZ_CONFIGURE) \
 	    >configure.log 2>&1 || { tail -n 30 configure.log; exit 1; }
 	@touch $@
