@@ -444,6 +444,13 @@ static void send_fin(VpcNat *nat, NatFlow *f)
     }
 }
 
+/* What is behind the bytes a peek took: see peek_eof(). */
+typedef enum NatPeekEnd {
+    PEEK_DRAINED,       /* nothing yet */
+    PEEK_EOF,           /* end of file */
+    PEEK_MORE,          /* more data came meanwhile */
+} NatPeekEnd;
+
 /*
  * The socket was just drained by a peek of @peeked bytes: is its end of
  * file right behind them?  One more peek says: 0 is end of file, so our
@@ -457,28 +464,29 @@ static void send_fin(VpcNat *nat, NatFlow *f)
  * without SO_PEEK_OFF would have to peek everything in flight again:
  * there the end of file is found when reading resumes, as before.
  */
-static bool peek_eof(VpcNat *nat, NatFlow *f, size_t peeked)
+static NatPeekEnd peek_eof(VpcNat *nat, NatFlow *f, size_t peeked)
 {
     uint8_t byte;
     ssize_t m;
 
     if (f->tcp.host_eof) {
-        return true;
+        return PEEK_EOF;
     }
     if (!nat->peek_off_ok) {
-        return false;
+        return PEEK_DRAINED;
     }
     m = recv(f->fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
     if (m == 0) {
         f->tcp.host_eof = true;
-        return true;
+        return PEEK_EOF;
     }
     if (m > 0) {
         /* Data came meanwhile, and the peek moved past it: move back. */
         set_peek_off(f, f->tcp.undiscarded +
                         (f->tcp.snd_nxt - f->tcp.snd_una) + (uint32_t)peeked);
+        return PEEK_MORE;
     }
-    return false;
+    return PEEK_DRAINED;
 }
 
 /*
@@ -525,6 +533,7 @@ static void send_pending_data(VpcNat *nat, NatFlow *f)
         unsigned nseg = 0, first = 0;
         ssize_t n;
         size_t got;
+        NatPeekEnd end;
         bool fin;
 
         if (f->tcp.state != NAT_TCP_ESTABLISHED || f->tcp.fin_sent) {
@@ -581,7 +590,8 @@ static void send_pending_data(VpcNat *nat, NatFlow *f)
         nat_flow_touch(nat, f);
         f->tcp.adv_wnd = rcv_window(nat, f);
         got = (size_t)n;
-        fin = (size_t)n < want && peek_eof(nat, f, (size_t)n);
+        end = (size_t)n < want ? peek_eof(nat, f, (size_t)n) : PEEK_MORE;
+        fin = end == PEEK_EOF;
         for (unsigned i = 0; i < nseg && got; i++) {
             size_t len = got < iov[first + i].iov_len ? got
                                                       : iov[first + i].iov_len;
@@ -613,7 +623,7 @@ static void send_pending_data(VpcNat *nat, NatFlow *f)
         if (!f->timer_ns) {
             arm_rto(nat, f);
         }
-        if ((size_t)n < want) {
+        if (end == PEEK_DRAINED) {
             drained(nat, f);
             return;
         }
