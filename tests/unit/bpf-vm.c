@@ -168,6 +168,19 @@ static const char *call(Vm *vm, int32_t helper)
         }
         return NULL;
     }
+    case VPC_BPF_FUNC_skb_change_type:
+        if (!is_ctx(vm, r[1])) {
+            return "skb_change_type: bad context";
+        }
+        /* the kernel's subset: HOST, BROADCAST, MULTICAST, OTHERHOST */
+        if (skb->pkt_type > VPC_PACKET_OTHERHOST ||
+            r[2] > VPC_PACKET_OTHERHOST) {
+            r[0] = (uint64_t)-22;
+        } else {
+            skb->pkt_type = (uint32_t)r[2];
+            r[0] = 0;
+        }
+        return NULL;
     case VPC_BPF_FUNC_redirect:
         if (r[2] & ~(uint64_t)VPC_BPF_F_INGRESS) {
             r[0] = TC_ACT_SHOT;

@@ -56,6 +56,7 @@ typedef struct VpcVmSkb {
     size_t len;
     uint32_t ingress_ifindex;
     uint32_t tc_index;
+    uint32_t pkt_type;      /* skb->pkt_type (bpf_skb_change_type) */
 } VpcVmSkb;
 
 typedef struct VpcVmClone {

@@ -16,6 +16,19 @@ void model_init(Model *m, const uint8_t adapter_mac[6], bool wifi)
     memset(m, 0, sizeof(*m));
     memcpy(m->adapter_mac, adapter_mac, 6);
     m->wifi = wifi;
+    m->host_path_len = (unsigned)vpc_bridge_build_host_path(&m->host_path);
+}
+
+/* skb->pkt_type as eth_type_trans() sets it on a device with @own. */
+static uint32_t pkt_type(const VpcVmSkb *skb, const uint8_t *own)
+{
+    static const uint8_t bcast[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+
+    if (skb->data[0] & 1) {
+        return memcmp(skb->data, bcast, 6) ? 2 : 1;
+    }
+    return own && !memcmp(skb->data, own, 6) ? VPC_PACKET_HOST
+                                             : VPC_PACKET_OTHERHOST;
 }
 
 int model_add_guest(Model *m, const uint8_t mac[6], bool mac_spoof)
@@ -90,6 +103,7 @@ static void redirect_to(Model *m, uint32_t ifindex, uint64_t flags,
     if (ifindex == MODEL_ADAPTER) {
         if (flags & VPC_BPF_F_INGRESS) {
             skb->ingress_ifindex = MODEL_ADAPTER;
+            skb->pkt_type = pkt_type(skb, m->adapter_mac);
             adapter_ingress(m, skb, depth + 1);
         } else {
             adapter_egress(m, skb, depth + 1);
@@ -206,6 +220,8 @@ static bool start(Model *m, VpcVmSkb *skb, const uint8_t *frame,
     memcpy(skb->data, frame, len);
     skb->len = len;
     skb->ingress_ifindex = ingress_ifindex;
+    skb->pkt_type = pkt_type(skb, ingress_ifindex == MODEL_ADAPTER ?
+                             m->adapter_mac : NULL);
     return true;
 }
 
@@ -222,8 +238,18 @@ void model_from_guest(Model *m, unsigned guest, const uint8_t *frame,
         return;
     }
     process_verdict(m, &run, &skb, 0, &go_on);
-    if (go_on) {
+    if (!go_on || m->error) {
+        return;
+    }
+    /* T's clsact ingress: the host-path classifier, then mirred */
+    vpc_vm_run(m->host_path.insns, m->host_path_len, &skb, &g->maps, &run);
+    if (run.error) {
+        m->error = run.error;
+    } else if (run.verdict != -1) {
         m->error = "a guest's frame went on into the tap's own stack";
+    } else {
+        skb.ingress_ifindex = MODEL_ADAPTER;
+        adapter_ingress(m, &skb, 1);
     }
 }
 

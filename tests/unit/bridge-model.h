@@ -16,9 +16,17 @@
  *   - A's egress chain runs the ADAPTER_EGRESS programs, newest first,
  *     then the WIRE_EXIT programs, oldest first (each is appended at the
  *     tail); what passes them all goes on the wire;
+ *   - a guest's frame that TAP_INGRESS passes on (TCX_NEXT) meets T's
+ *     host-path classifier; a match is mirred into A's ingress (ingress
+ *     ifindex A, tc_index and pkt_type kept), anything else would go up
+ *     T's own stack, which the model reports as an error;
+ *   - pkt_type is what eth_type_trans() makes it on the device that
+ *     received the frame: on T, whose own MAC no frame is sent to,
+ *     unicast is OTHERHOST;
  *   - bpf_redirect(A, BPF_F_INGRESS) re-enters A's ingress (ingress
- *     ifindex A, tc_index kept), bpf_redirect(A, 0) A's egress (ingress
- *     ifindex kept), bpf_redirect(T, 0) delivers to that guest; a clone
+ *     ifindex A, tc_index kept, pkt_type recomputed for A),
+ *     bpf_redirect(A, 0) A's egress (ingress ifindex kept),
+ *     bpf_redirect(T, 0) delivers to that guest; a clone
  *     does the same with a copy made at the time of the call;
  *   - redirections nest at most MODEL_MAX_DEPTH deep, like the kernel's
  *     transmit recursion limit.
@@ -61,6 +69,8 @@ typedef struct Model {
     bool wifi;
     ModelGuest guests[MODEL_MAX_GUESTS];
     unsigned nguests;
+    VpcBpfAsm host_path;
+    unsigned host_path_len;
     ModelDelivery log[MODEL_MAX_LOG];
     unsigned nlog;
     const char *error;

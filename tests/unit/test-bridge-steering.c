@@ -161,7 +161,30 @@ static void test_guest_to_host(void)
     g_assert_cmpmem(model_find(&m, MODEL_HOST)->skb.data, len, f, len);
     g_assert_cmpuint(model_find(&m, MODEL_HOST)->skb.tc_index, ==,
                      VPC_BRIDGE_MARK);
+    /* mirred keeps T's OTHERHOST, which ip_rcv() would drop */
+    g_assert_cmpuint(model_find(&m, MODEL_HOST)->skb.pkt_type, ==,
+                     VPC_PACKET_HOST);
     g_assert_cmpuint(counter(&m, 0, VPC_BC_TX_HOST), ==, 1);
+}
+
+/* Without the mark (the tcx links gone), the host path lets nothing by. */
+static void test_host_path_needs_mark(void)
+{
+    VpcBpfAsm a;
+    VpcVmMaps maps = { .counters_fd = -1, .ips_fd = -1 };
+    VpcVmSkb skb = { .len = 60 };
+    VpcVmRun run;
+    int n = vpc_bridge_build_host_path(&a);
+
+    g_assert_cmpint(n, >, 0);
+    memcpy(skb.data, host, 6);
+    vpc_vm_run(a.insns, (unsigned)n, &skb, &maps, &run);
+    g_assert_null(run.error);
+    g_assert_cmpint(run.verdict, ==, 0);
+    skb.tc_index = VPC_BRIDGE_MARK;
+    vpc_vm_run(a.insns, (unsigned)n, &skb, &maps, &run);
+    g_assert_null(run.error);
+    g_assert_cmpint(run.verdict, ==, -1);
 }
 
 static void test_host_to_guest(void)
@@ -588,6 +611,8 @@ int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/bridge/steering/guest-to-host", test_guest_to_host);
+    g_test_add_func("/bridge/steering/host-path-needs-mark",
+                    test_host_path_needs_mark);
     g_test_add_func("/bridge/steering/host-to-guest", test_host_to_guest);
     g_test_add_func("/bridge/steering/guest-to-guest", test_guest_to_guest);
     g_test_add_func("/bridge/steering/guest-to-wire", test_guest_to_wire);

@@ -26,9 +26,11 @@
  *    so that QEMU can reap it at once.  The keeper waits for ATTACH
  *    with the NIC's MAC.  Then, under the adapter's registry lock
  *    (registry.h), it removes stale records, refuses a MAC already on
- *    the adapter, records this one, creates the guest's maps, builds
- *    and loads its four steering programs (steering.h), attaches them
- *    as tcx links on the tap and the adapter, and (wired) takes a
+ *    the adapter, records this one, creates the guest's maps, gives
+ *    the tap its host-path filter (a clsact qdisc, a cls_bpf classifier
+ *    and mirred, which live and die with the tap), builds and loads its
+ *    four steering programs (steering.h), attaches them as tcx links on
+ *    the tap and the adapter, and (wired) takes a
  *    PACKET_MR_PROMISC membership on the adapter.  The counters map
  *    (read-only) and the Wi-Fi address map go to QEMU with ATTACHED.
  * 4. The keeper then sleeps until its QEMU closes the socket or exits
@@ -44,6 +46,7 @@
  * Every decision it makes from text (ACL, records, messages) is in the
  * library, unit-tested and fuzzed.
  */
+#include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -68,8 +71,14 @@
 
 #include <linux/if.h>
 #include <linux/if_arp.h>
+#include <linux/if_ether.h>
 #include <linux/if_packet.h>
 #include <linux/if_tun.h>
+#include <linux/netlink.h>
+#include <linux/pkt_cls.h>
+#include <linux/pkt_sched.h>
+#include <linux/rtnetlink.h>
+#include <linux/tc_act/tc_mirred.h>
 
 #include "net/vpcnet/bridge/acl.h"
 #include "net/vpcnet/bridge/bpf-sys.h"
@@ -779,6 +788,173 @@ static int take_promiscuity(Helper *h)
     return 0;
 }
 
+/* A netlink request being built: header, struct, attributes. */
+typedef struct NlReq {
+    union {
+        struct nlmsghdr nh;
+        uint8_t buf[512];
+    };
+    unsigned nest[4];
+    int depth;
+} NlReq;
+
+static void *nl_put(NlReq *r, uint16_t type, const void *data, size_t len)
+{
+    /* (the requests are fixed and far smaller than buf) */
+    struct nlattr *at = (struct nlattr *)(r->buf +
+                                          NLMSG_ALIGN(r->nh.nlmsg_len));
+
+    at->nla_type = type;
+    at->nla_len = NLA_HDRLEN + len;
+    if (len) {
+        memcpy((uint8_t *)at + NLA_HDRLEN, data, len);
+    }
+    r->nh.nlmsg_len = NLMSG_ALIGN(r->nh.nlmsg_len) + NLA_ALIGN(at->nla_len);
+    return at;
+}
+
+static void nl_begin(NlReq *r, uint16_t type)
+{
+    r->nest[r->depth++] = NLMSG_ALIGN(r->nh.nlmsg_len);
+    nl_put(r, type | NLA_F_NESTED, NULL, 0);
+}
+
+static void nl_end(NlReq *r)
+{
+    unsigned off = r->nest[--r->depth];
+
+    ((struct nlattr *)(r->buf + off))->nla_len = r->nh.nlmsg_len - off;
+}
+
+static struct tcmsg *nl_tc(NlReq *r, uint16_t type, uint16_t flags)
+{
+    struct tcmsg *tc;
+
+    memset(r, 0, sizeof(*r));
+    r->nh.nlmsg_type = type;
+    r->nh.nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | flags;
+    r->nh.nlmsg_len = NLMSG_LENGTH(sizeof(*tc));
+    tc = NLMSG_DATA(&r->nh);
+    tc->tcm_family = AF_UNSPEC;
+    return tc;
+}
+
+/* Send @r on @fd and wait for its acknowledgement: 0 or -errno. */
+static int nl_talk(int fd, NlReq *r)
+{
+    uint8_t reply[1024];
+    struct nlmsghdr *nh = (struct nlmsghdr *)reply;
+    ssize_t n;
+
+    if (send(fd, r->buf, r->nh.nlmsg_len, 0) < 0) {
+        return -errno;
+    }
+    n = recv(fd, reply, sizeof(reply), 0);
+    if (n < 0) {
+        return -errno;
+    }
+    if (n < (ssize_t)NLMSG_LENGTH(sizeof(struct nlmsgerr)) ||
+        nh->nlmsg_type != NLMSG_ERROR) {
+        return -EPROTO;
+    }
+    return ((struct nlmsgerr *)NLMSG_DATA(nh))->error;
+}
+
+/*
+ * T's host path (steering.h): a clsact qdisc on T whose ingress runs
+ * @classifier_fd with `mirred ingress redirect dev A`.  They live with
+ * T, so nothing of them outlives the guest.  Returns 0 or -errno.
+ */
+static int install_host_path(Helper *h, int classifier_fd)
+{
+    static NlReq r;
+    struct tc_mirred mirred = {
+        .action = TC_ACT_STOLEN,
+        .eaction = TCA_INGRESS_REDIR,
+        .ifindex = h->adapter_ifindex,
+    };
+    uint32_t fd32 = (uint32_t)classifier_fd, flags = 0;
+    struct tcmsg *tc;
+    int fd, err;
+
+    fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+    if (fd < 0) {
+        return -errno;
+    }
+    /* A previous ATTACH's, if it failed after this step. */
+    tc = nl_tc(&r, RTM_DELQDISC, 0);
+    tc->tcm_ifindex = (int)h->tap_ifindex;
+    tc->tcm_parent = TC_H_CLSACT;
+    tc->tcm_handle = TC_H_MAKE(TC_H_CLSACT, 0);
+    nl_talk(fd, &r);
+
+    tc = nl_tc(&r, RTM_NEWQDISC, NLM_F_CREATE | NLM_F_EXCL);
+    tc->tcm_ifindex = (int)h->tap_ifindex;
+    tc->tcm_parent = TC_H_CLSACT;
+    tc->tcm_handle = TC_H_MAKE(TC_H_CLSACT, 0);
+    nl_put(&r, TCA_KIND, "clsact", sizeof("clsact"));
+    err = nl_talk(fd, &r);
+    if (err) {
+        goto out;
+    }
+
+    tc = nl_tc(&r, RTM_NEWTFILTER, NLM_F_CREATE | NLM_F_EXCL);
+    tc->tcm_ifindex = (int)h->tap_ifindex;
+    tc->tcm_parent = TC_H_MAKE(TC_H_CLSACT, TC_H_MIN_INGRESS);
+    tc->tcm_handle = 1;
+    tc->tcm_info = TC_H_MAKE(1u << 16, htons(ETH_P_ALL));
+    nl_put(&r, TCA_KIND, "bpf", sizeof("bpf"));
+    nl_begin(&r, TCA_OPTIONS);
+    nl_put(&r, TCA_BPF_FD, &fd32, sizeof(fd32));
+    nl_put(&r, TCA_BPF_NAME, VPC_BRIDGE_HOST_PATH_NAME,
+           sizeof(VPC_BRIDGE_HOST_PATH_NAME));
+    nl_put(&r, TCA_BPF_FLAGS, &flags, sizeof(flags));
+    nl_begin(&r, TCA_BPF_ACT);
+    nl_begin(&r, 1);
+    nl_put(&r, TCA_ACT_KIND, "mirred", sizeof("mirred"));
+    nl_begin(&r, TCA_ACT_OPTIONS);
+    nl_put(&r, TCA_MIRRED_PARMS, &mirred, sizeof(mirred));
+    nl_end(&r);
+    nl_end(&r);
+    nl_end(&r);
+    nl_end(&r);
+    err = nl_talk(fd, &r);
+out:
+    close(fd);
+    return err;
+}
+
+/* The host-path classifier, loaded and installed.  0 or an ERROR sent. */
+static int install_host_path_filter(Helper *h, char *log, size_t log_size)
+{
+    static VpcBpfAsm a;
+    int n = vpc_bridge_build_host_path(&a);
+    int prog, err;
+
+    if (n < 0) {
+        send_error(h, "internal error: cannot assemble the %s program (%d)",
+                   VPC_BRIDGE_HOST_PATH_NAME, n);
+        return -1;
+    }
+    prog = vpc_bpf_prog_load_tc(a.insns, (unsigned)n,
+                                VPC_BRIDGE_HOST_PATH_NAME, log, log_size);
+    if (prog < 0) {
+        logmsg(LOG_ERR, "verifier log of %s:\n%s", VPC_BRIDGE_HOST_PATH_NAME,
+               log);
+        send_error(h, "the kernel refused the %s program: %s",
+                   VPC_BRIDGE_HOST_PATH_NAME, strerror(-prog));
+        return -1;
+    }
+    err = install_host_path(h, prog);
+    close(prog);
+    if (err) {
+        send_error(h, "cannot give %s its host-path filter (clsact, cls_bpf, "
+                   "mirred): %s", h->tap, strerror(-err));
+        return -1;
+    }
+    return 0;
+}
+
 /* The four programs, loaded and linked.  Returns 0 or an ERROR sent. */
 static int install_programs(Helper *h)
 {
@@ -806,6 +982,10 @@ static int install_programs(Helper *h)
 
     memcpy(port.guest_mac, h->mac, 6);
     memcpy(port.adapter_mac, h->adapter_mac, 6);
+    /* Before TAP_INGRESS, which passes the host's frames on to it. */
+    if (install_host_path_filter(h, log, sizeof(log)) < 0) {
+        return -1;
+    }
     for (i = 0; i < VPC_HOOK_NR; i++) {
         const char *name = vpc_bridge_hook_name(order[i].hook);
         int n = vpc_bridge_build_prog(&a, order[i].hook, &port);

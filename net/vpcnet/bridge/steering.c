@@ -258,7 +258,15 @@ static void gen_tap_ingress(Gen *g)
     jump_if_multicast(g, flood);
     jump_unless_mac(g, ETH_DST, g->p->adapter_mac, not_host);
     count(g, VPC_BC_TX_HOST);
-    redirect(g, g->p->adapter_ifindex, VPC_BPF_F_INGRESS);
+    /*
+     * To the host's stack through T's host-path filter (steering.h says
+     * why not bpf_redirect); mirred keeps pkt_type, so it must be what
+     * A's eth_type_trans() would have made it.
+     */
+    vpc_bpf_mov_reg(a, VPC_R1, VPC_R6);
+    vpc_bpf_mov_imm(a, VPC_R2, VPC_PACKET_HOST);
+    vpc_bpf_call(a, VPC_BPF_FUNC_skb_change_type);
+    ret_imm(g, VPC_TCX_NEXT);
 
     vpc_bpf_bind(a, not_host);
     count(g, VPC_BC_TX_FORWARD);
@@ -587,5 +595,21 @@ int vpc_bridge_build_prog(VpcBpfAsm *a, VpcBridgeHook hook,
     default:
         return VPC_BPF_ERR_LABEL;
     }
+    return vpc_bpf_finish(a);
+}
+
+int vpc_bridge_build_host_path(VpcBpfAsm *a)
+{
+    int unmarked;
+
+    vpc_bpf_init(a);
+    unmarked = vpc_bpf_label(a);
+    vpc_bpf_ldx(a, VPC_BPF_W, VPC_R0, VPC_R1, VPC_SKB_TC_INDEX);
+    vpc_bpf_jmp32_imm(a, VPC_BPF_JNE, VPC_R0, VPC_BRIDGE_MARK, unmarked);
+    vpc_bpf_mov_imm(a, VPC_R0, -1);
+    vpc_bpf_exit(a);
+    vpc_bpf_bind(a, unmarked);
+    vpc_bpf_mov_imm(a, VPC_R0, 0);
+    vpc_bpf_exit(a);
     return vpc_bpf_finish(a);
 }
