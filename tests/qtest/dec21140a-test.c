@@ -234,15 +234,17 @@ static uint32_t ref_fcs(const uint8_t *buf, size_t len)
 }
 
 /*
- * The receiver stores each frame's FCS after it, counted in FL: for every
- * length class the fast path's folding and its byte tail can meet, and
- * frames padded to the Ethernet minimum.
+ * The receiver stores each frame's FCS after it, counted in FL: frames
+ * padded to the Ethernet minimum, every length of a partial last block
+ * (0 to 15 bytes) after one lane of folding (60-63) and after four
+ * (64-79), and longer frames up to the largest.
  */
 static void test_fcs(void *obj, void *data, QGuestAllocator *alloc)
 {
     static const size_t lens[] = {
-        14, 59, 60, 61, 63, 64, 65, 79, 80, 95, 111, 127, 128, 129, 143,
-        255, 256, 511, 1000, 1023, 1024, 1279, 1500, 1513, 1514,
+        14, 59, 60, 61, 62, 63, 64, 65, 66, 67, 68, 69, 70, 71, 72, 73, 74,
+        75, 76, 77, 78, 79, 80, 95, 111, 127, 128, 129, 143, 255, 256, 511,
+        1000, 1023, 1024, 1279, 1500, 1513, 1514,
     };
     QDec21140a *d = obj;
     int *sock = data;
