@@ -276,25 +276,40 @@ def sockperf(topo, tcp, seconds):
     return {'p50': float(p50.group(1)), 'p99': float(p99.group(1))}
 
 
-def wrk(topo, seconds):
-    argv = ['wrk', '-t1', '-c16', '-d%ds' % seconds, 'http://%s:%d/' % (INET4, HTTPD_PORT)]
+def time_wait(topo, port):
+    """The guest's TCP sockets to port in TIME_WAIT, or None."""
+    rc, out, _ = guest_run(topo, ['ss', '-Htan', 'state', 'time-wait',
+                                  'dport = :%d' % port], 15)
+    return len(out.splitlines()) if rc == 0 else None
+
+
+def wrk(topo, seconds, port):
+    """wrk against nat-httpd on port, a port no run before used: the
+    guest's TIME_WAIT sockets (60 s) from an earlier engine's run must not
+    slow this one's connect() down, as they did when every run shared
+    one port (about 600 conn/s for every engine, veth included)."""
+    argv = ['wrk', '-t1', '-c16', '-d%ds' % seconds, 'http://%s:%d/' % (INET4, port)]
     rc, out, err = guest_run(topo, argv, seconds + 15)
     m = re.search(r'Requests/sec:\s*([\d.]+)', out)
     if rc != 0 or not m:
         return {'error': 'stalled' if rc == 'timeout' else 'wrk rc %s' % rc,
                 'detail': (out + err)[-300:]}
     errors = re.search(r'Socket errors: (.*)', out)
+    # Left in the guest by this run: where the guest closed first.
     res = {'cps': float(m.group(1))}
+    waiting = time_wait(topo, port)
+    if waiting is not None:
+        res['time_wait'] = waiting
     if errors:
         res['note'] = 'wrk socket errors: ' + errors.group(1)
     return res
 
 
-def many(topo, engine, n, idle):
+def many(topo, engine, n, idle, port):
     """n concurrent connections; completed count and the engine's memory
     (idle: its VmRSS in kB right after it started)."""
     client = topo.spawn('guest', [sys.executable, netns.SERVICE, 'many', INET4,
-                                  HTTPD_PORT, n, MANY_CONNECT_S, MANY_REQUEST_S],
+                                  port, n, MANY_CONNECT_S, MANY_REQUEST_S],
                         name='many', stdin=True, preexec_fn=raise_nofile)
     try:
         line = client.wait_line(r'"connected"', timeout=MANY_CONNECT_S + 15)
@@ -371,10 +386,17 @@ class Bench:
                    name='sockperf-udp')
         topo.spawn('inet', ['sockperf', 'server', '--tcp', '-i', INET4,
                             '-p', str(SOCKPERF_TCP_PORT)], name='sockperf-tcp')
-        topo.spawn('inet', [HTTPD, INET4, str(HTTPD_PORT)], name='nat-httpd', ready='^ready$',
-                   preexec_fn=raise_nofile)
+        self.http_ports = 0
         topo.wait_listening('inet', 'udp', SOCKPERF_UDP_PORT)
         topo.wait_listening('inet', 'tcp', SOCKPERF_TCP_PORT)
+
+    def http_server(self, topo):
+        """A nat-httpd on a port of its own, for one measurement."""
+        self.http_ports += 1
+        port = HTTPD_PORT + self.http_ports
+        topo.spawn('inet', [HTTPD, INET4, str(port)], name='nat-httpd-%d' % port,
+                   ready='^ready$', preexec_fn=raise_nofile)
+        return port
 
     def throughput(self, topo, kind, mtu):
         try:
@@ -406,7 +428,7 @@ class Bench:
                 self.add(('rr-tcp', kind, 1500), sockperf(topo, True, a.seconds))
                 self.add(('rr-udp', kind, 1500), sockperf(topo, False, a.seconds))
             if 'cps' in a.parts:
-                self.add(('cps', kind, 1500), wrk(topo, a.seconds))
+                self.add(('cps', kind, 1500), wrk(topo, a.seconds, self.http_server(topo)))
         finally:
             e.stop()
         if 'many' not in a.parts:
@@ -420,7 +442,8 @@ class Bench:
                                             'detail': str(err)})
             return
         try:
-            self.add(('many', kind, 1500), many(topo, e, a.conns, e.idle_kib))
+            self.add(('many', kind, 1500), many(topo, e, a.conns, e.idle_kib,
+                                                self.http_server(topo)))
         finally:
             e.stop()
 
@@ -494,8 +517,11 @@ class Bench:
               ' request/response on each (limit %d s): how many completed, how many were'
               ' open, how long opening took; engine RSS with all open (growth over its idle'
               ' RSS), a fresh engine' % (a.conns, MANY_CONNECT_S, MANY_REQUEST_S))
-        hdr = '%-15s  %-17s  %-17s  %-10s  %s' % ('engine', 'TCP latency us', 'UDP latency us',
-                                                  'conn/s', '%d connections' % a.conns)
+        print('  each wrk and many-connections run has a server port of its own; TIME_WAIT:'
+              ' the guest\'s sockets in that state after the wrk run (the guest closed first)')
+        hdr = '%-15s  %-17s  %-17s  %-10s  %-9s  %s' % (
+            'engine', 'TCP latency us', 'UDP latency us', 'conn/s', 'TIME_WAIT',
+            '%d connections' % a.conns)
         print(hdr)
         print('-' * len(hdr))
         for kind in kinds:
@@ -517,8 +543,9 @@ class Bench:
             elif kind != 'veth':
                 many_txt += ', %s MB (+%s)' % (self.cell(key, 'rss_mb', '%.1f'),
                                                self.cell(key, 'growth_mb', '%.1f'))
-            print('%-15s  %-17s  %-17s  %-10s  %s' % (LABELS[kind], lat[0], lat[1], cps,
-                                                      many_txt))
+            tw = self.cell(('cps', kind, 1500), 'time_wait', '%d')
+            print('%-15s  %-17s  %-17s  %-10s  %-9s  %s' % (LABELS[kind], lat[0], lat[1], cps,
+                                                            tw, many_txt))
         notes = sorted({'%s: %s' % (k[1], r['note']) for k, rs in self.results.items()
                         for r in rs if 'note' in r})
         for n in notes[:10]:
