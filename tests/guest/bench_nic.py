@@ -19,7 +19,13 @@ missed frames.  Options:
   --perf     perf record the QEMU process (--perf-freq Hz) during each
              run and report the host CPU time spent in the model's own
              functions per frame moved (symbols dec21140a_*, or tulip_*,
-             plus zlib's crc32 for dec21140a, which is its FCS)
+             plus zlib's crc32 for dec21140a, which is its FCS); the
+             default when perf is installed and allowed to record,
+             --no-perf to leave it out
+  --variant NAME=QEMU
+             another QEMU binary (say, one built from an earlier version
+             of the model); a model given as MODEL@NAME in --models runs
+             on it, interleaved with the rest, for an A/B of a change
 
 Figures, not a test: nothing here passes or fails on speed.
 """
@@ -191,6 +197,16 @@ class PerfRecorder:
         return own / self.freq, total / self.freq
 
 
+def perf_usable():
+    """Whether perf is installed and may record a process of ours."""
+    if not shutil.which('perf'):
+        return False
+    with tempfile.NamedTemporaryFile(prefix='bench-nic-', suffix='.perf') as f:
+        return subprocess.run(['perf', 'record', '-q', '-o', f.name, 'true'],
+                              stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL).returncode == 0
+
+
 def trace_counts(path, model):
     """Count the events of an instrumented run (log backend lines)."""
     counts = {}
@@ -231,13 +247,21 @@ def trace_counts(path, model):
     return counts
 
 
+def split_model(model):
+    """'dec21140a@old' -> ('dec21140a', 'old'); 'tulip' -> ('tulip', None)."""
+    device, _, variant = model.partition('@')
+    return device, variant or None
+
+
 def run_one(model, opts, iperf3, perf=None, trace=None, clock=None):
+    device, variant = split_model(model)
+    qemu = opts.variants[variant] if variant else None
     port = free_port()
     server = subprocess.Popen([iperf3, '-s', '-B', '127.0.0.1', '-p', str(port)],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     time.sleep(0.5)
     devices = ['-name', 'bench-nic,debug-threads=on',
-               '-device', model + ',netdev=n0', '-netdev', 'user,id=n0']
+               '-device', device + ',netdev=n0', '-netdev', 'user,id=n0']
 
     def on_line(line):
         for watcher in (perf, clock):
@@ -245,11 +269,12 @@ def run_one(model, opts, iperf3, perf=None, trace=None, clock=None):
                 watcher.on_line(line)
 
     if trace:
-        for event in TRACE_EVENTS.get(model, []):
+        for event in TRACE_EVENTS.get(device, []):
             devices += ['-trace', 'enable=%s,file=%s' % (event, trace)]
     try:
-        result = Guest(devices=devices, scenario='iperf',
-                       name='bench-%s%s' % (model, '-trace' if trace else ''),
+        result = Guest(qemu=qemu, devices=devices, scenario='iperf',
+                       name='bench-%s%s' % (model.replace('@', '-'),
+                                            '-trace' if trace else ''),
                        args={'port': port, 'seconds': opts.seconds},
                        on_line=on_line,
                        timeout=120 + 4 * opts.seconds).run()
@@ -272,18 +297,36 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--seconds', type=int, default=10)
     parser.add_argument('--models', default=','.join(MODELS))
-    parser.add_argument('--rounds', type=int, default=1)
+    parser.add_argument('--rounds', type=int, default=3)
     parser.add_argument('--trace', action='store_true')
-    parser.add_argument('--perf', action='store_true')
+    parser.add_argument('--perf', action=argparse.BooleanOptionalAction,
+                        default=None)
     parser.add_argument('--perf-freq', type=int, default=999)
+    parser.add_argument('--variant', action='append', default=[],
+                        metavar='NAME=QEMU')
     opts = parser.parse_args()
     models = opts.models.split(',')
+    opts.variants = {}
+    for v in opts.variant:
+        name, sep, path = v.partition('=')
+        if not sep or not os.access(path, os.X_OK):
+            sys.exit('bench-nic: --variant %s: want NAME=an executable QEMU' % v)
+        opts.variants[name] = os.path.abspath(path)
+    for model in models:
+        variant = split_model(model)[1]
+        if variant and variant not in opts.variants:
+            sys.exit('bench-nic: %s: no --variant %s=QEMU' % (model, variant))
 
     iperf3 = shutil.which('iperf3')
     if not iperf3:
         sys.exit('bench-nic: the host needs iperf3 (make bench-nic installs it)')
-    if opts.perf and not shutil.which('perf'):
-        sys.exit('bench-nic: --perf needs perf (Debian package linux-perf)')
+    if opts.perf and not perf_usable():
+        sys.exit('bench-nic: --perf needs perf (Debian package linux-perf), '
+                 'allowed to record (kernel.perf_event_paranoid)')
+    if opts.perf is None:
+        opts.perf = perf_usable()
+        if not opts.perf:
+            print('# no usable perf: the model\'s own CPU time per frame is left out')
     ensure_images()
     load_before = loadavg()
     runs = {m: [] for m in models}      # model -> [Result values]
@@ -301,12 +344,12 @@ def main():
                     v['%s.host_%s' % (d, role)] = secs
             runs[model].append(v)
             if perf:
-                own, total = perf.own_seconds(model)
+                own, total = perf.own_seconds(split_model(model)[0])
                 frames = sum(num(v.get('%s.%s' % (d, c))) or 0 for d in DIRECTIONS
                              for c in ('rx_packets', 'tx_packets'))
                 if own is not None and frames:
                     perf_cost[model].append((own, total, frames))
-            print('# round %d %-10s tx %s rx %s Mbit/s (load %s)'
+            print('# round %d %-14s tx %s rx %s Mbit/s (load %s)'
                   % (r + 1, model, v.get('tx.mbps'), v.get('rx.mbps'), loadavg()),
                   flush=True)
     load_after = loadavg()
@@ -318,12 +361,12 @@ def main():
     def med(vals):
         return statistics.median(vals) if vals else None
 
-    base = models[0] if models and models[0] == 'dec21140a' else None
+    base = models[0] if models and split_model(models[0])[0] == 'dec21140a' else None
     print('\nbench-nic: iperf3 over -netdev user, TCG guest, %d s per direction, '
           '%d round(s) interleaved' % (opts.seconds, opts.rounds))
     print('load average %s before, %s after, %d CPUs'
           % (load_before, load_after, os.cpu_count()))
-    print('%-10s %16s %16s %10s %10s' % ('model', 'tx Mbit/s', 'rx Mbit/s',
+    print('%-14s %16s %16s %10s %10s' % ('model', 'tx Mbit/s', 'rx Mbit/s',
                                          'tx vs dec', 'rx vs dec'))
 
     def span(vals):
@@ -340,15 +383,16 @@ def main():
         tx, rx = fig(model, 'tx.mbps'), fig(model, 'rx.mbps')
         btx = med(fig(base, 'tx.mbps')) if base else None
         brx = med(fig(base, 'rx.mbps')) if base else None
-        print('%-10s %16s %16s %10s %10s' % (model, span(tx), span(rx),
+        print('%-14s %16s %16s %10s %10s' % (model, span(tx), span(rx),
                                              ratio(med(tx), btx), ratio(med(rx), brx)))
 
     print('\nwhat the guest counted (medians per run; frames = rx + tx packets),')
     print('and the host CPU its QEMU used per frame: the vCPU thread, and the')
-    print('others (main loop: slirp, the device\'s receive path, bottom halves):')
-    print('%-10s %-3s %9s %9s %10s %9s %9s %8s %9s %9s' % (
+    print('others (main loop: slirp, the device\'s receive path, bottom halves),')
+    print('and the context switches of each per 1000 frames:')
+    print('%-14s %-3s %9s %9s %10s %9s %9s %8s %9s %9s %8s %8s' % (
         'model', 'dir', 'frames/s', 'irq/s', 'frames/irq', 'squeezed', 'missed',
-        'cpu busy', 'vcpu us', 'other us'))
+        'cpu busy', 'vcpu us', 'other us', 'vcpu cs', 'other cs'))
     for model in models:
         for d in DIRECTIONS:
             frames = [(num(v.get(d + '.rx_packets')) or 0) + (num(v.get(d + '.tx_packets')) or 0)
@@ -357,12 +401,12 @@ def main():
             busy = fig(model, d + '.cpu_busy')
             secs = opts.seconds
 
-            def per_frame(role):
-                vals = [num(v.get('%s.host_%s' % (d, role))) / f * 1e6
+            def per_frame(role, scale=1e6):
+                vals = [num(v.get('%s.host_%s' % (d, role))) / f * scale
                         for v, f in zip(runs[model], frames)
                         if f and num(v.get('%s.host_%s' % (d, role))) is not None]
                 return '%.1f' % med(vals) if vals else 'n/a'
-            print('%-10s %-3s %9.0f %9.0f %10s %9s %9s %7s%% %9s %9s' % (
+            print('%-14s %-3s %9.0f %9.0f %10s %9s %9s %7s%% %9s %9s %8s %8s' % (
                 model, d, med(frames) / secs if frames else 0,
                 med(irq) / secs if irq else 0,
                 '%.1f' % (med(frames) / med(irq)) if irq and med(irq) else 'n/a',
@@ -371,33 +415,34 @@ def main():
                 '%.0f' % med(fig(model, d + '.rx_missed_errors'))
                 if fig(model, d + '.rx_missed_errors') else 'n/a',
                 '%.0f' % (med(busy) / secs) if busy else 'n/a',
-                per_frame('vcpu'), per_frame('other')))
+                per_frame('vcpu'), per_frame('other'),
+                per_frame('vcpu_switches', 1e3), per_frame('other_switches', 1e3)))
 
     if opts.perf:
         print('\nhost CPU in the model\'s own functions (perf record -F %d, self time):'
               % opts.perf_freq)
-        print('%-10s %14s %14s %12s' % ('model', 'us per frame', 'share of QEMU',
+        print('%-14s %14s %14s %12s' % ('model', 'us per frame', 'share of QEMU',
                                         'frames'))
         for model in models:
             costs = perf_cost[model]
             if not costs:
-                print('%-10s %14s' % (model, 'n/a'))
+                print('%-14s %14s' % (model, 'n/a'))
                 continue
             own = med([c[0] / c[2] * 1e6 for c in costs])
             share = med([c[0] / c[1] * 100 for c in costs if c[1]])
-            print('%-10s %14.2f %13.1f%% %12.0f' % (model, own, share,
+            print('%-14s %14.2f %13.1f%% %12.0f' % (model, own, share,
                                                     med([c[2] for c in costs])))
 
     if opts.trace:
         print('\nhost-side counts from an instrumented run (-trace), per 1000 frames:')
         for model in models:
-            if model not in TRACE_EVENTS:
+            if split_model(model)[0] not in TRACE_EVENTS:
                 continue
             path = tempfile.NamedTemporaryFile(prefix='bench-nic-', suffix='.trace',
                                                delete=False).name
             try:
                 result = run_one(model, opts, iperf3, trace=path)
-                counts = trace_counts(path, model)
+                counts = trace_counts(path, split_model(model)[0])
             finally:
                 os.unlink(path)
             v = result.values
@@ -406,7 +451,7 @@ def main():
             if not frames:
                 print('  %s: no frames, see %s' % (model, result.log_path))
                 continue
-            print('  %-10s (%.0f frames, tx %s rx %s Mbit/s traced): %s' % (
+            print('  %-14s (%.0f frames, tx %s rx %s Mbit/s traced): %s' % (
                 model, frames, v.get('tx.mbps'), v.get('rx.mbps'),
                 ', '.join('%s %.1f' % (k, counts[k] * 1000 / frames)
                           for k in sorted(counts))))
