@@ -22,6 +22,8 @@ missed frames.  Options:
              plus zlib's crc32 for dec21140a, which is its FCS); the
              default when perf is installed and allowed to record,
              --no-perf to leave it out
+  --directions tx or rx
+             one direction only, so that --trace counts belong to it
   --variant NAME=QEMU
              another QEMU binary (say, one built from an earlier version
              of the model); a model given as MODEL@NAME in --models runs
@@ -89,15 +91,17 @@ class ThreadClock:
     start and the end of each direction.  Unlike throughput, CPU time per
     frame holds up on a loaded machine."""
 
-    MARKS = {'VPCNET-RESULT dhcp ok': 'tx', 'VPCNET-RESULT tx.mbps': 'rx',
-             'VPCNET-RESULT rx.mbps': None}
-
-    def __init__(self):
+    def __init__(self, directions=DIRECTIONS):
+        # The scenario's results mark where each direction starts and ends.
+        self.marks = {'VPCNET-RESULT dhcp ok': directions[0]}
+        for i, d in enumerate(directions):
+            self.marks['VPCNET-RESULT %s.mbps' % d] = (directions[i + 1]
+                                                      if i + 1 < len(directions) else None)
         self.pid = None
         self.snaps = []         # (direction starting or None, {role: seconds})
 
     def on_line(self, line):
-        for mark, starts in self.MARKS.items():
+        for mark, starts in self.marks.items():
             if mark in line:
                 if self.pid is None:
                     self.pid = qemu_child_pid()
@@ -207,10 +211,22 @@ def perf_usable():
                               stderr=subprocess.DEVNULL).returncode == 0
 
 
+IRQ_CAUSES = ((0x01, 'TI'), (0x04, 'TU'), (0x40, 'RI'), (0x80, 'RU'))
+
+
 def trace_counts(path, model):
-    """Count the events of an instrumented run (log backend lines)."""
+    """Count the events of an instrumented run (log backend lines); each
+    rise of the interrupt line also counts under the CSR5 bits it came
+    with (irq_RI, irq_TU, ...)."""
     counts = {}
     level = 0
+
+    def raised(csr5):
+        counts['irq_raised'] = counts.get('irq_raised', 0) + 1
+        for bit, name in IRQ_CAUSES:
+            if csr5 and int(csr5.group(1), 16) & bit:
+                counts['irq_' + name] = counts.get('irq_' + name, 0) + 1
+
     with open(path, errors='replace') as f:
         for line in f:
             m = re.match(r'(?:\d+@[\d.]+:)?(\w+) (.*)', line)
@@ -220,13 +236,13 @@ def trace_counts(path, model):
             if model == 'dec21140a' and name == 'dec21140a_irq':
                 new = 1 if rest.startswith('level 1') else 0
                 if new and not level:
-                    counts['irq_raised'] = counts.get('irq_raised', 0) + 1
+                    raised(re.search(r'csr5 0x([0-9a-f]+)', rest))
                 level = new
                 continue
             if model == 'tulip' and name == 'tulip_irq':
                 new = 1 if rest.endswith(' assert') else 0
                 if new and not level:
-                    counts['irq_raised'] = counts.get('irq_raised', 0) + 1
+                    raised(re.search(r'mask 0x([0-9a-f]+)', rest))
                 level = new
                 continue
             if name == 'dec21140a_csr_write' or name == 'tulip_reg_write':
@@ -275,7 +291,8 @@ def run_one(model, opts, iperf3, perf=None, trace=None, clock=None):
         result = Guest(qemu=qemu, devices=devices, scenario='iperf',
                        name='bench-%s%s' % (model.replace('@', '-'),
                                             '-trace' if trace else ''),
-                       args={'port': port, 'seconds': opts.seconds},
+                       args={'port': port, 'seconds': opts.seconds,
+                             'directions': '+'.join(opts.directions)},
                        on_line=on_line,
                        timeout=120 + 4 * opts.seconds).run()
     finally:
@@ -298,6 +315,8 @@ def main():
     parser.add_argument('--seconds', type=int, default=10)
     parser.add_argument('--models', default=','.join(MODELS))
     parser.add_argument('--rounds', type=int, default=3)
+    parser.add_argument('--directions', default='tx,rx',
+                        help='tx, rx or both (the default): which iperf3 runs')
     parser.add_argument('--trace', action='store_true')
     parser.add_argument('--perf', action=argparse.BooleanOptionalAction,
                         default=None)
@@ -306,6 +325,9 @@ def main():
                         metavar='NAME=QEMU')
     opts = parser.parse_args()
     models = opts.models.split(',')
+    opts.directions = [d for d in DIRECTIONS if d in opts.directions.split(',')]
+    if not opts.directions:
+        sys.exit('bench-nic: --directions: tx, rx or tx,rx')
     opts.variants = {}
     for v in opts.variant:
         name, sep, path = v.partition('=')
@@ -335,7 +357,7 @@ def main():
         order = models[r % len(models):] + models[:r % len(models)]
         for model in order:
             perf = PerfRecorder(opts.perf_freq) if opts.perf else None
-            clock = ThreadClock()
+            clock = ThreadClock(opts.directions)
             result = run_one(model, opts, iperf3, perf=perf, clock=clock)
             v = dict(result.values)
             v['log'] = result.log_path
@@ -345,12 +367,13 @@ def main():
             runs[model].append(v)
             if perf:
                 own, total = perf.own_seconds(split_model(model)[0])
-                frames = sum(num(v.get('%s.%s' % (d, c))) or 0 for d in DIRECTIONS
+                frames = sum(num(v.get('%s.%s' % (d, c))) or 0 for d in opts.directions
                              for c in ('rx_packets', 'tx_packets'))
                 if own is not None and frames:
                     perf_cost[model].append((own, total, frames))
-            print('# round %d %-14s tx %s rx %s Mbit/s (load %s)'
-                  % (r + 1, model, v.get('tx.mbps'), v.get('rx.mbps'), loadavg()),
+            print('# round %d %-14s %s Mbit/s (load %s)'
+                  % (r + 1, model, ' '.join('%s %s' % (d, v.get(d + '.mbps'))
+                                            for d in opts.directions), loadavg()),
                   flush=True)
     load_after = loadavg()
 
@@ -394,7 +417,7 @@ def main():
         'model', 'dir', 'frames/s', 'irq/s', 'frames/irq', 'squeezed', 'missed',
         'cpu busy', 'vcpu us', 'other us', 'vcpu cs', 'other cs'))
     for model in models:
-        for d in DIRECTIONS:
+        for d in opts.directions:
             frames = [(num(v.get(d + '.rx_packets')) or 0) + (num(v.get(d + '.tx_packets')) or 0)
                       for v in runs[model]]
             irq = fig(model, d + '.irq')
@@ -446,19 +469,20 @@ def main():
             finally:
                 os.unlink(path)
             v = result.values
-            frames = sum(num(v.get('%s.%s' % (d, c))) or 0 for d in DIRECTIONS
+            frames = sum(num(v.get('%s.%s' % (d, c))) or 0 for d in opts.directions
                          for c in ('rx_packets', 'tx_packets'))
             if not frames:
                 print('  %s: no frames, see %s' % (model, result.log_path))
                 continue
-            print('  %-14s (%.0f frames, tx %s rx %s Mbit/s traced): %s' % (
-                model, frames, v.get('tx.mbps'), v.get('rx.mbps'),
+            print('  %-14s (%.0f frames, %s Mbit/s traced): %s' % (
+                model, frames, ' '.join('%s %s' % (d, v.get(d + '.mbps'))
+                                        for d in opts.directions),
                 ', '.join('%s %.1f' % (k, counts[k] * 1000 / frames)
                           for k in sorted(counts))))
 
     for model in models:
         for v in runs[model]:
-            if v.get('tx.mbps') is None or v.get('rx.mbps') is None:
+            if any(v.get(d + '.mbps') is None for d in opts.directions):
                 print('  %s: no figure, see %s' % (model, v['log']))
     return 0
 
