@@ -61,7 +61,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -568,21 +567,6 @@ def loadavg():
         return ' '.join(f.read().split()[:3])
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(('127.0.0.1', 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-def number(text):
-    try:
-        return float(text)
-    except (TypeError, ValueError):
-        return None
-
-
 class QemuClock:
     """CPU time of the guest's QEMU, snapshotted at the iperf scenario's
     marks: its lease (tx starts), tx.mbps (tx is over, rx starts) and
@@ -660,7 +644,7 @@ class HostIperf:
     each test moved, from the server's own JSON report of it."""
 
     def __init__(self):
-        self.port = free_port()
+        self.port = guest.free_port()
         self.out = tempfile.TemporaryFile(mode='w+')
         self.proc = subprocess.Popen(['iperf3', '-s', '-J', '-B', '127.0.0.1',
                                       '-p', str(self.port)],
@@ -724,7 +708,7 @@ def tcg_guest_run(qemu, nic, modules, netdev, seconds, name):
         moved = server.stop()
     out = {}
     for d, _ in TCG_DIRECTIONS:
-        mbps = number(result.values.get(d + '.mbps'))
+        mbps = guest.number(result.values.get(d + '.mbps'))
         if mbps is None:
             out[d] = {'error': 'no figure', 'detail': '%s, see %s' % (
                 result.summary(), os.path.relpath(result.log_path, REPO))}

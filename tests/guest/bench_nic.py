@@ -36,7 +36,6 @@ import argparse
 import os
 import re
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -46,7 +45,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from guest import Guest, ensure_images   # noqa: E402
+from guest import Guest, ensure_images, free_port, number as num   # noqa: E402
 
 MODELS = ['dec21140a', 'tulip', 'e1000', 'rtl8139']
 DIRECTIONS = ['tx', 'rx']
@@ -71,12 +70,6 @@ PERF_SYMBOLS = {
 }
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(('127.0.0.1', 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def loadavg():
@@ -301,13 +294,6 @@ def run_one(model, opts, iperf3, perf=None, trace=None, clock=None):
         if perf:
             perf.finish()
     return result
-
-
-def num(v):
-    try:
-        return float(v)
-    except (TypeError, ValueError):
-        return None
 
 
 def main():

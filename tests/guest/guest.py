@@ -65,6 +65,21 @@ POWEROFF_GRACE = 10
 KEPT_LINES = 400
 
 
+def free_port():
+    """A TCP port on 127.0.0.1 that was free a moment ago."""
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
+
+
+def number(text):
+    """A scenario's result as a float, or None when it is not one."""
+    try:
+        return float(text)
+    except (TypeError, ValueError):
+        return None
+
+
 def qemu_binary(qemu=None):
     """The emulator: the argument, else $QEMU, else the repo's build."""
     return qemu or os.environ.get('QEMU') or os.path.join(REPO, 'build', 'qemu-system-x86_64')

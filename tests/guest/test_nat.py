@@ -49,7 +49,7 @@ import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from guest import REPO, Guest, ReportServer   # noqa: E402
+from guest import REPO, Guest, ReportServer, free_port   # noqa: E402
 from tap import Tap                           # noqa: E402
 
 MAC0 = '00:03:ff:4e:41:01'      # the dec21140a, on n0
@@ -65,12 +65,6 @@ SANDBOX = 'on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=de
 
 def run(*argv):
     subprocess.run(argv, check=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
 
 
 def first_global_ipv4():
